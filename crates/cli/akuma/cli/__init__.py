@@ -1,0 +1,2 @@
+"""akuma.cli — the `akuma` command: parses the CLI, composes the crates,
+boots."""

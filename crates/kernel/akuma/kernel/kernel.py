@@ -1,0 +1,436 @@
+"""The kernel: composes the CPU, the MMU, the scheduler and the VFS, starts
+programs, and runs the loop that gives the CPU to threads and handles what
+stops it (ticks, blocking syscalls, exits, exceptions, faults)."""
+import os
+import signal as _hostsignal
+import sys
+import threading
+import time
+
+from akuma.abi import KernelError
+from akuma.abi.errors import EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC
+from akuma.abi import signals as S
+from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
+from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STACK_SIZE,
+                       MINSIGSTKSZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS,
+                       AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_HWCAP2, AT_CLKTCK,
+                       AT_SECURE, AT_MINSIGSTKSZ)
+from akuma.elf.load import INTERP_BASE
+from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PROT_READ,
+                      PROT_WRITE, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
+from akuma.sched import Scheduler, RUNNABLE, BLOCKED
+from akuma.kernel.task import Process, Task
+from akuma.kernel.syscalls import table as systable
+from akuma.kernel.syscalls.strace import Tracer
+
+TICK_US = 10_000
+MAX_ARG_BYTES = 2 << 20          # argv+envp strings (ARG_MAX-ish)
+
+
+class ExecError(Exception):
+    """A program could not be started; ``status`` is the shell's code
+    (126 not executable, 127 not found)."""
+
+    def __init__(self, msg, status, errno=ENOEXEC):
+        super().__init__(msg)
+        self.status = status
+        self.errno = errno
+
+
+class Kernel:
+    def __init__(self, vfs, mem=512 << 20, strace=None, log=None, tick_us=TICK_US):
+        self.log_file = log or sys.stderr
+        self.cpu = Cpu(mem)
+        self.frames = FrameAllocator(self.cpu)
+        self.mmu = Mmu(self.cpu, self.frames)
+        self.sched = Scheduler()
+        self.vfs = vfs
+        self.hwcap, self.hwcap2 = hwcaps(self.cpu)
+        self.boot_ns = time.monotonic_ns()
+        self.hostname = b"akuma"
+        self.processes = {}
+        self.tasks = {}
+        self._next_pid = 1
+        self._loaded = None          # the task whose registers are in the CPU
+        self._pristine = self.cpu.new_context()
+        self._pristine.save()
+        self._unsupported_seen = set()
+        self._host_ttys = {}
+        self._host_signals = []
+        self.tick_us = tick_us
+        tracer = None
+        if strace is not None:
+            tracer = Tracer(self.log_file, names=strace or None)
+        self.cpu.syscall_table = systable.build(tracer.wrap if tracer else None)
+        self.cpu.fallback = systable.fallback
+        self.cpu.on_error = self._syscall_error
+
+    # -- logging ------------------------------------------------------------------
+    def log(self, msg):
+        try:
+            self.log_file.write(f"akuma: {msg}\n")
+            self.log_file.flush()
+        except (OSError, ValueError):
+            pass
+
+    def log_unsupported(self, t, nr, name):
+        if name not in self._unsupported_seen:
+            self._unsupported_seen.add(name)
+            self.log(f"{t.process.comm.decode(errors='replace')}: unsupported syscall "
+                     f"{name} ({nr}), returning ENOSYS")
+
+    def _syscall_error(self, t, nr, exc):
+        """Every exception out of a handler ends here and becomes -errno."""
+        if isinstance(exc, KernelError):
+            return -exc.errno
+        if isinstance(exc, EFault):
+            return -EFAULT
+        if isinstance(exc, OutOfMemory):
+            return -ENOMEM
+        if isinstance(exc, OSError) and exc.errno:
+            return -exc.errno
+        from akuma.kernel.syscalls.numbers import NAMES
+        import traceback
+        self.log(f"internal error in {NAMES.get(nr, nr)}: {exc!r}; returning EIO")
+        if os.environ.get("AKUMA_DEBUG"):
+            traceback.print_exception(exc, file=self.log_file)
+        return -EIO
+
+    # -- processes ----------------------------------------------------------------------
+    def current_exe(self):
+        """/proc/self/exe of whoever asks (the running task's process)."""
+        t = self.cpu.task
+        return t.process.exe if t is not None else b""
+
+    def _alloc_pid(self):
+        pid = self._next_pid
+        self._next_pid += 1
+        return pid
+
+    def new_address_space(self):
+        return AddressSpace(self.frames, on_tlb_stale=self.mmu.sync)
+
+    def spawn(self, path, argv, envp, files=(), cwd=b"/", parent=None):
+        """Start ``path`` as a new process; ``files`` are installed as fds
+        0, 1, 2...  Raises ExecError."""
+        pid = self._alloc_pid()
+        proc = Process(pid, self.new_address_space(), parent)
+        proc.cwd = cwd
+        for f in files:
+            proc.fds.install(f)
+        task = Task(pid, proc, self.cpu.new_context())
+        task.kernel = self
+        try:
+            self._exec_into(task, path, argv, envp)
+        except BaseException:
+            proc.fds.close_all()
+            proc.aspace.release()
+            raise
+        self.processes[pid] = proc
+        self.tasks[pid] = task
+        self.sched.add(task)
+        return proc
+
+    def _read_program(self, path, cwd):
+        try:
+            f = self.vfs.open(path, os.O_RDONLY, cwd=cwd)
+        except KernelError as e:
+            status = 127 if e.errno == ENOENT else 126
+            raise ExecError(f"{path.decode(errors='replace')}: {os.strerror(e.errno)}",
+                            status, e.errno) from None
+        try:
+            st = f.stat()
+            if st.is_dir:
+                raise ExecError(f"{path.decode(errors='replace')}: Is a directory", 126, EACCES)
+            if not st.is_reg:
+                raise ExecError(f"{path.decode(errors='replace')}: Permission denied", 126,
+                                EACCES)
+            chunks = []
+            off = 0
+            while True:
+                data = f.pread(1 << 24, off)
+                if not data:
+                    break
+                chunks.append(data)
+                off += len(data)
+            return b"".join(chunks)
+        finally:
+            f.close()
+
+    def _load_elf(self, path, cwd):
+        data = self._read_program(path, cwd)
+        try:
+            return parse(data), data
+        except ElfError as e:
+            raise ExecError(f"{path.decode(errors='replace')}: {e}", 126) from None
+
+    def _exec_into(self, task, path, argv, envp):
+        proc = task.process
+        img, data = self._load_elf(path, proc.cwd)
+        if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
+            raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126)
+        aspace = proc.aspace
+        try:
+            loaded = load_image(aspace, img, data)
+            entry, interp_base = loaded.entry, 0
+            if img.interp:
+                iimg, idata = self._load_elf(img.interp.encode(), proc.cwd)
+                iloaded = load_image(aspace, iimg, idata, base=INTERP_BASE)
+                entry, interp_base = iloaded.entry, iloaded.base
+            aspace.brk_start = aspace.brk = (loaded.brk + 4095) & ~4095
+            aspace.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE,
+                       name="[stack]")
+            c = proc.creds
+            auxv = [(AT_PHDR, loaded.phdr), (AT_PHENT, 56), (AT_PHNUM, loaded.phnum),
+                    (AT_PAGESZ, 4096), (AT_BASE, interp_base), (AT_FLAGS, 0),
+                    (AT_ENTRY, loaded.entry), (AT_UID, c.uid), (AT_EUID, c.euid),
+                    (AT_GID, c.gid), (AT_EGID, c.egid), (AT_HWCAP, self.hwcap),
+                    (AT_HWCAP2, self.hwcap2), (AT_CLKTCK, 100), (AT_SECURE, 0),
+                    (AT_MINSIGSTKSZ, MINSIGSTKSZ)]
+            sp = build_stack(aspace, STACK_TOP, argv, envp, auxv, path, os.urandom(16))
+        except OutOfMemory:
+            raise ExecError(f"{path.decode(errors='replace')}: Cannot allocate memory", 126,
+                            ENOMEM) from None
+        except EFault as e:
+            raise ExecError(f"{path.decode(errors='replace')}: bad ELF layout ({e})", 126) \
+                from None
+        try:
+            proc.exe = self.vfs.resolve(path, cwd=proc.cwd).path
+        except KernelError:
+            proc.exe = path
+        proc.comm = os.path.basename(path)[:15]
+        proc.argv, proc.envp = list(argv), list(envp)
+        # A fresh register file: everything zero but PC and SP.
+        self._unload()
+        self._pristine.restore()
+        self.cpu.pc = entry
+        self.cpu.sp = sp
+        self.cpu.tls = 0
+        task.context.save()
+        self.cpu.flush_tlb()
+
+    # -- the loop ------------------------------------------------------------------------
+    def _unload(self):
+        if self._loaded is not None:
+            self._loaded.context.save()
+            self._loaded = None
+
+    def _switch_to(self, t):
+        if self._loaded is t:
+            return
+        self._unload()
+        t.context.restore()
+        self._loaded = t
+        self.mmu.switch(t.process.aspace.pt)
+        self.cpu.task = t
+        self.sched.switches += 1
+
+    def run(self, until=None):
+        """Run threads until ``until`` (a process) has exited, or until no
+        process is left.  Returns that process's wait status."""
+        self._install_host_signals()
+        watchdog = threading.Thread(target=self.cpu.watchdog, args=(self.tick_us,),
+                                    name="akuma-tick", daemon=True)
+        watchdog.start()
+        try:
+            while True:
+                self._deliver_host_signals()
+                if until is not None and not until.alive:
+                    return until.exit_status
+                if until is None and not any(p.alive for p in self.processes.values()):
+                    return 0
+                t = self.sched.pick()
+                if t is None:
+                    if not self.sched.idle_possible and not self._host_signals:
+                        self.log("every thread is blocked forever; stopping")
+                        for p in list(self.processes.values()):
+                            if p.alive:
+                                self.exit_process(p, S.SIGKILL)
+                        continue
+                    self.sched.poll(None)
+                    continue
+                self._run_slice(t)
+        finally:
+            self.cpu.stop_watchdog()
+            watchdog.join()
+            self._restore_host_signals()
+            self.restore_host_ttys()
+
+    def _run_slice(self, t):
+        self._switch_to(t)
+        why = self.cpu.run()
+        if why == RunExit.EXIT_TICK:
+            # QEMU's TLB only resizes at a flush: flushing at the tick lets it
+            # grow to the working set (DESIGN.md, "Faults and address spaces").
+            self.cpu.flush_tlb()
+            self.sched.poll(0)          # host I/O and timers, without waiting
+            self.sched.requeue(t)
+        elif why == RunExit.EXIT_STOP:
+            self.sched.requeue(t)
+        elif why == RunExit.EXIT_EXCEPTION:
+            self._exception(t, self.cpu.exception)
+            self.sched.requeue(t)
+        else:
+            self._fault(t)
+            self.sched.requeue(t)
+
+    # -- faults and exceptions -----------------------------------------------------------------
+    def _fault(self, t):
+        pt = t.process.aspace.pt
+        addr, access, code = pt.take_fault()
+        pc = self.cpu.pc
+        if code == 0:
+            # No refused access: unicorn reports a stop from the watchdog
+            # that raced with an exception exit this way.  Resuming is safe;
+            # a real fault would simply happen again.
+            return
+        if code == OOM:
+            self.log(f"out of memory: killed pid {t.process.pid} "
+                     f"({t.process.comm.decode(errors='replace')})")
+            self.exit_process(t.process, S.SIGKILL)
+            return
+        if code == PAGER:
+            # No pager-backed mappings exist yet; treat as a bus error.
+            self.force_signal(t, S.SIGBUS, S.BUS_ADRERR, addr, pc)
+            return
+        kind = {ACCESS_WRITE: "write", ACCESS_FETCH: "execute"}.get(access, "read")
+        why = "unmapped address" if code == MAPERR else "protected address"
+        self.force_signal(t, S.SIGSEGV, S.SEGV_MAPERR if code == MAPERR else S.SEGV_ACCERR,
+                          addr, pc, f"{kind} of {why} {addr:#x}")
+
+    def _exception(self, t, intno):
+        pc = self.cpu.pc
+        if intno == EXCP_UDEF:
+            self.force_signal(t, S.SIGILL, S.ILL_ILLOPC, pc, pc, "undefined instruction")
+        elif intno == EXCP_BKPT:
+            self.force_signal(t, S.SIGTRAP, S.TRAP_BRKPT, pc, pc, "breakpoint")
+        elif intno == EXCP_DATA_ABORT:
+            self.force_signal(t, S.SIGBUS, S.BUS_ADRALN, pc, pc, "data abort")
+        else:
+            self.force_signal(t, S.SIGILL, S.ILL_ILLOPC, pc, pc, f"exception {intno}")
+
+    def force_signal(self, t, sig, code, addr, pc, what=""):
+        """A synchronous fault: the thread cannot go on without handling it.
+        Until signal frames exist the default action applies."""
+        p = t.process
+        self.log(f"pid {p.pid} ({p.comm.decode(errors='replace')}): {S.signame(sig)} at "
+                 f"pc {pc:#x}" + (f": {what}" if what else f", address {addr:#x}"))
+        self.exit_process(p, sig | (0x80 if S.default_action(sig) == S.CORE else 0))
+
+    # -- signals --------------------------------------------------------------------------------
+    def send_signal(self, p, sig):
+        """Send ``sig`` to process ``p`` (default actions; user handlers come
+        with signal frames)."""
+        act = p.sigactions[sig]
+        if sig != S.SIGKILL and act.handler == S.SIG_IGN:
+            return
+        action = S.default_action(sig)
+        if sig != S.SIGKILL and act.handler not in (S.SIG_DFL, S.SIG_IGN):
+            p.pending_signals |= 1 << (sig - 1)
+            self.log(f"pid {p.pid}: {S.signame(sig)} has a handler, but handlers are not "
+                     "delivered yet; default action taken")
+        if action in (S.IGNORE, S.CONT):
+            return
+        if action == S.STOP:
+            self.log(f"pid {p.pid}: {S.signame(sig)} ignored (job control not implemented)")
+            return
+        self.exit_process(p, sig | (0x80 if action == S.CORE else 0))
+
+    def _install_host_signals(self):
+        """Ctrl+C and friends on the host go to the guest, never a Python
+        traceback."""
+        self._saved_handlers = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for hs in (_hostsignal.SIGINT, _hostsignal.SIGTERM, _hostsignal.SIGHUP,
+                   _hostsignal.SIGQUIT):
+            self._saved_handlers[hs] = _hostsignal.signal(hs, self._on_host_signal)
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        os.set_blocking(r, False)
+        self._sigpipe = (r, w)
+        self._saved_wakeup = _hostsignal.set_wakeup_fd(w)
+        self.sched.add_wake_fd(r, lambda: _drain(r))
+
+    def _restore_host_signals(self):
+        for hs, h in getattr(self, "_saved_handlers", {}).items():
+            _hostsignal.signal(hs, h)
+        if getattr(self, "_sigpipe", None):
+            _hostsignal.set_wakeup_fd(self._saved_wakeup)
+            for fd in self._sigpipe:
+                os.close(fd)
+            self._sigpipe = None
+
+    def _on_host_signal(self, signum, frame):
+        self._host_signals.append(signum)
+        self.cpu.interrupt()
+
+    def _deliver_host_signals(self):
+        while self._host_signals:
+            hs = self._host_signals.pop(0)
+            sig = {_hostsignal.SIGINT: S.SIGINT, _hostsignal.SIGTERM: S.SIGTERM,
+                   _hostsignal.SIGHUP: S.SIGHUP, _hostsignal.SIGQUIT: S.SIGQUIT}[hs]
+            for p in list(self.processes.values()):
+                if p.alive and p.pgid == self.foreground_pgid():
+                    self.send_signal(p, sig)
+
+    def foreground_pgid(self):
+        return 1
+
+    # -- exit -------------------------------------------------------------------------------------
+    def exit_thread(self, t, status):
+        p = t.process
+        live = [x for x in p.threads if x.state != "Z"]
+        if len(live) <= 1:
+            self.exit_process(p, status)
+            return
+        self.sched.forget(t)
+        self.cpu.request_stop()
+
+    def exit_process(self, p, status):
+        """``p`` is dead with wait status ``status``: free its memory and
+        files now; it stays a zombie for its parent."""
+        if not p.alive:
+            return
+        p.exit_status = status
+        for t in p.threads:
+            self.sched.forget(t)
+            if self._loaded is t:
+                self._loaded = None
+        p.fds.close_all()
+        p.aspace.release()
+        if self.cpu.task is not None and self.cpu.task.process is p:
+            self.cpu.request_stop()
+            self.cpu.interrupt()
+
+    # -- host terminals -----------------------------------------------------------------------------
+    def remember_host_tty(self, fd, attrs):
+        self._host_ttys.setdefault(fd, attrs)
+
+    def restore_host_ttys(self):
+        import termios
+        for fd, attrs in self._host_ttys.items():
+            try:
+                termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
+            except (OSError, termios.error):
+                pass
+        self._host_ttys.clear()
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 512):
+            pass
+    except (BlockingIOError, OSError):
+        pass
+
+
+def wait_status_to_exit_code(status):
+    """Shell convention: exit code, or 128 + signal."""
+    if status & 0x7F:
+        return 128 + (status & 0x7F)
+    return (status >> 8) & 0xFF
+
+
+__all__ = ["Kernel", "ExecError", "wait_status_to_exit_code", "RUNNABLE", "BLOCKED",
+           "MAPERR", "ACCERR", "EISDIR"]

@@ -1,0 +1,387 @@
+"""File syscalls: open/close/read/write and friends on the VFS."""
+import struct
+
+from akuma.abi import KernelError
+from akuma.abi import fcntl as F
+from akuma.abi.errors import (EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ERANGE, EISDIR,
+                              ESPIPE)
+from akuma.abi.stat import STAT_SIZE
+from akuma.mm import EFault
+from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
+from akuma.kernel.syscalls.registry import syscall
+
+IOV_MAX = 1024
+MAX_RW = 0x7FFFF000     # Linux caps one read/write at this
+
+
+def _file(t, fd, readable=False, writable=False):
+    f = t.process.fds.get(s32(fd))
+    if getattr(f, "opath", False):
+        raise KernelError(EBADF)
+    if readable and not f.readable:
+        raise KernelError(EBADF)
+    if writable and not f.writable:
+        raise KernelError(EBADF)
+    return f
+
+
+def _dir_of(t, dirfd, path):
+    """The directory a *at() path is relative to."""
+    if path.startswith(b"/"):
+        return t.process.cwd
+    dirfd = s32(dirfd)
+    if dirfd == F.AT_FDCWD:
+        return t.process.cwd
+    f = t.process.fds.get(dirfd)
+    if not f.stat().is_dir:
+        raise KernelError(ENOTDIR)
+    return f.path
+
+
+def _user_buffers(t, addr, n, to_user):
+    try:
+        return t.process.aspace.buffers(addr, n, to_user)
+    except EFault:
+        raise KernelError(EFAULT) from None
+
+
+def _would_block(t, f):
+    """None (block until ready) or -EAGAIN for a file with no data yet."""
+    if f.flags & F.O_NONBLOCK:
+        return -EAGAIN
+    fd = f.host_fd
+    if fd is None:
+        return -EAGAIN
+    t.kernel.sched.block(t, fds=[(fd, 1)])
+    return None
+
+
+def _ready_for_read(f):
+    return f.poll_ready()[0]
+
+
+# -- read / write ---------------------------------------------------------------
+
+@syscall("read", "fd rbuf size")
+def sys_read(t, fd, buf, count, *_):
+    f = _file(t, fd, readable=True)
+    count = min(count, MAX_RW)
+    if count == 0:
+        return 0
+    if not _ready_for_read(f):
+        return _would_block(t, f)
+    return f.readinto(_user_buffers(t, buf, count, True))
+
+
+@syscall("write", "fd wbuf size")
+def sys_write(t, fd, buf, count, *_):
+    f = _file(t, fd, writable=True)
+    count = min(count, MAX_RW)
+    if count == 0:
+        return 0
+    return f.writefrom(_user_buffers(t, buf, count, False))
+
+
+def _iovecs(t, iov, iovcnt):
+    if iovcnt > IOV_MAX:
+        raise KernelError(EINVAL)
+    if iovcnt == 0:
+        return []
+    raw = read_user(t, iov, 16 * iovcnt)
+    vecs = list(struct.iter_unpack("<QQ", raw))
+    total = 0
+    for _base, length in vecs:
+        if length > MAX_RW:
+            raise KernelError(EINVAL)
+        total += length
+    if total > MAX_RW * 2:
+        raise KernelError(EINVAL)
+    return vecs
+
+
+def _gather(t, vecs, to_user):
+    views = []
+    for base, length in vecs:
+        if length:
+            views += _user_buffers(t, base, length, to_user)
+    return views
+
+
+@syscall("readv", "fd hex int")
+def sys_readv(t, fd, iov, iovcnt, *_):
+    f = _file(t, fd, readable=True)
+    vecs = _iovecs(t, iov, iovcnt)
+    if not any(length for _, length in vecs):
+        return 0
+    if not _ready_for_read(f):
+        return _would_block(t, f)
+    return f.readinto(_gather(t, vecs, True))
+
+
+@syscall("writev", "fd hex int")
+def sys_writev(t, fd, iov, iovcnt, *_):
+    f = _file(t, fd, writable=True)
+    views = _gather(t, _iovecs(t, iov, iovcnt), False)
+    if not views:
+        return 0
+    return f.writefrom(views)
+
+
+@syscall("pread64", "fd rbuf size int")
+def sys_pread64(t, fd, buf, count, off, *_):
+    f = _file(t, fd, readable=True)
+    if s64(off) < 0:
+        return -EINVAL
+    if not f.seekable:
+        return -ESPIPE
+    data = f.pread(min(count, MAX_RW), off)
+    write_user(t, buf, data)
+    return len(data)
+
+
+@syscall("pwrite64", "fd wbuf size int")
+def sys_pwrite64(t, fd, buf, count, off, *_):
+    f = _file(t, fd, writable=True)
+    if s64(off) < 0:
+        return -EINVAL
+    if not f.seekable:
+        return -ESPIPE
+    return f.pwrite(read_user(t, buf, min(count, MAX_RW)), off)
+
+
+@syscall("lseek", "fd int int")
+def sys_lseek(t, fd, off, whence, *_):
+    f = _file(t, fd)
+    whence = s32(whence)
+    if whence not in (F.SEEK_SET, F.SEEK_CUR, F.SEEK_END, F.SEEK_DATA, F.SEEK_HOLE):
+        return -EINVAL
+    return f.lseek(s64(off), whence)
+
+
+# -- open / close -----------------------------------------------------------------
+
+@syscall("openat", "fd path oflags oct")
+def sys_openat(t, dirfd, pathname, flags, mode, *_):
+    p = t.process
+    path = path_arg(t, pathname)
+    flags = s32(flags)
+    cwd = _dir_of(t, dirfd, path)
+    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask)
+    return p.fds.install(f, cloexec=bool(flags & F.O_CLOEXEC), limit=_nofile(p))
+
+
+def _nofile(p):
+    from akuma.kernel.rlimit import RLIMIT_NOFILE
+    return p.rlimits[RLIMIT_NOFILE][0]
+
+
+@syscall("close", "fd")
+def sys_close(t, fd, *_):
+    t.process.fds.close(s32(fd))
+    return 0
+
+
+@syscall("dup", "fd")
+def sys_dup(t, fd, *_):
+    p = t.process
+    return p.fds.install(p.fds.get(s32(fd)), limit=_nofile(p))
+
+
+@syscall("dup3", "fd fd int")
+def sys_dup3(t, old, new, flags, *_):
+    p = t.process
+    old, new, flags = s32(old), s32(new), s32(flags)
+    if old == new or flags & ~F.O_CLOEXEC:
+        return -EINVAL
+    if new < 0 or new >= _nofile(p):
+        return -EBADF
+    p.fds.install_at(new, p.fds.get(old), cloexec=bool(flags & F.O_CLOEXEC))
+    return new
+
+
+@syscall("fcntl", "fd int hex")
+def sys_fcntl(t, fd, cmd, arg, *_):
+    p = t.process
+    fd, cmd = s32(fd), s32(cmd)
+    f = p.fds.get(fd)
+    if cmd in (F.F_DUPFD, F.F_DUPFD_CLOEXEC):
+        return p.fds.install(f, cloexec=cmd == F.F_DUPFD_CLOEXEC, lowest=s32(arg),
+                             limit=_nofile(p))
+    if cmd == F.F_GETFD:
+        return F.FD_CLOEXEC if p.fds.is_cloexec(fd) else 0
+    if cmd == F.F_SETFD:
+        p.fds.set_cloexec(fd, bool(arg & F.FD_CLOEXEC))
+        return 0
+    if cmd == F.F_GETFL:
+        return f.flags
+    if cmd == F.F_SETFL:
+        f.flags = (f.flags & ~F.SETFL_MASK) | (s32(arg) & F.SETFL_MASK)
+        return 0
+    return -EINVAL
+
+
+# -- metadata -----------------------------------------------------------------------
+
+@syscall("fstat", "fd hex")
+def sys_fstat(t, fd, statbuf, *_):
+    st = t.process.fds.get(s32(fd)).stat()
+    write_user(t, statbuf, st.pack())
+    return 0
+
+
+@syscall("newfstatat", "fd path hex hex")
+def sys_newfstatat(t, dirfd, pathname, statbuf, flags, *_):
+    flags = s32(flags)
+    path = path_arg(t, pathname)
+    if flags & ~(F.AT_SYMLINK_NOFOLLOW | F.AT_EMPTY_PATH | 0x800 | 0x6000):
+        return -EINVAL
+    if not path and flags & F.AT_EMPTY_PATH:
+        if s32(dirfd) == F.AT_FDCWD:
+            st = t.kernel.vfs.stat(t.process.cwd, cwd=b"/")
+        else:
+            st = t.process.fds.get(s32(dirfd)).stat()
+    else:
+        st = t.kernel.vfs.stat(path, cwd=_dir_of(t, dirfd, path),
+                               follow=not flags & F.AT_SYMLINK_NOFOLLOW)
+    write_user(t, statbuf, st.pack())
+    return 0
+
+
+@syscall("faccessat", "fd path int")
+def sys_faccessat(t, dirfd, pathname, mode, *_):
+    path = path_arg(t, pathname)
+    t.kernel.vfs.access(path, s32(mode), cwd=_dir_of(t, dirfd, path))
+    return 0
+
+
+@syscall("faccessat2", "fd path int hex")
+def sys_faccessat2(t, dirfd, pathname, mode, flags, *_):
+    return sys_faccessat(t, dirfd, pathname, mode)
+
+
+@syscall("readlinkat", "fd path hex size")
+def sys_readlinkat(t, dirfd, pathname, buf, size, *_):
+    if s32(size) <= 0:
+        return -EINVAL
+    path = path_arg(t, pathname)
+    target = t.kernel.vfs.readlink(path, cwd=_dir_of(t, dirfd, path))[:size]
+    write_user(t, buf, target)
+    return len(target)
+
+
+@syscall("getdents64", "fd hex size")
+def sys_getdents64(t, fd, dirp, count, *_):
+    f = _file(t, fd)
+    data = f.getdents64(min(count, MAX_RW))
+    write_user(t, dirp, data)
+    return len(data)
+
+
+# -- the namespace ----------------------------------------------------------------------
+
+@syscall("getcwd", "hex size")
+def sys_getcwd(t, buf, size, *_):
+    cwd = t.process.cwd + b"\0"
+    if size < len(cwd):
+        return -ERANGE
+    write_user(t, buf, cwd)
+    return len(cwd)
+
+
+@syscall("chdir", "path")
+def sys_chdir(t, pathname, *_):
+    p = t.process
+    path = path_arg(t, pathname)
+    p.cwd = t.kernel.vfs.resolve_dir(path, cwd=p.cwd)
+    return 0
+
+
+@syscall("fchdir", "fd")
+def sys_fchdir(t, fd, *_):
+    f = t.process.fds.get(s32(fd))
+    if not f.stat().is_dir:
+        return -ENOTDIR
+    t.process.cwd = f.path
+    return 0
+
+
+@syscall("mkdirat", "fd path oct")
+def sys_mkdirat(t, dirfd, pathname, mode, *_):
+    path = path_arg(t, pathname)
+    t.kernel.vfs.mkdir(path, (mode & 0o7777) & ~t.process.umask, cwd=_dir_of(t, dirfd, path))
+    return 0
+
+
+@syscall("unlinkat", "fd path hex")
+def sys_unlinkat(t, dirfd, pathname, flags, *_):
+    path = path_arg(t, pathname)
+    flags = s32(flags)
+    if flags & ~F.AT_REMOVEDIR:
+        return -EINVAL
+    cwd = _dir_of(t, dirfd, path)
+    if flags & F.AT_REMOVEDIR:
+        t.kernel.vfs.rmdir(path, cwd=cwd)
+    else:
+        t.kernel.vfs.unlink(path, cwd=cwd)
+    return 0
+
+
+@syscall("symlinkat", "path fd path")
+def sys_symlinkat(t, target, dirfd, linkpath, *_):
+    tgt = path_arg(t, target)
+    path = path_arg(t, linkpath)
+    t.kernel.vfs.symlink(tgt, path, cwd=_dir_of(t, dirfd, path))
+    return 0
+
+
+@syscall("renameat", "fd path fd path")
+def sys_renameat(t, olddirfd, oldpath, newdirfd, newpath, *_):
+    old = path_arg(t, oldpath)
+    new = path_arg(t, newpath)
+    t.kernel.vfs.rename(old, new, cwd=_dir_of(t, olddirfd, old),
+                        newcwd=_dir_of(t, newdirfd, new))
+    return 0
+
+
+@syscall("renameat2", "fd path fd path hex", note="partial: flags must be 0")
+def sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags, *_):
+    if flags:
+        return -EINVAL
+    return sys_renameat(t, olddirfd, oldpath, newdirfd, newpath)
+
+
+@syscall("umask", "oct")
+def sys_umask(t, mask, *_):
+    old = t.process.umask
+    t.process.umask = mask & 0o777
+    return old
+
+
+@syscall("ftruncate", "fd int")
+def sys_ftruncate(t, fd, length, *_):
+    f = _file(t, fd, writable=True)
+    if s64(length) < 0:
+        return -EINVAL
+    if f.stat().is_dir:
+        return -EISDIR
+    f.truncate(length)
+    return 0
+
+
+@syscall("fsync", "fd")
+def sys_fsync(t, fd, *_):
+    t.process.fds.get(s32(fd)).fsync()
+    return 0
+
+
+@syscall("fdatasync", "fd")
+def sys_fdatasync(t, fd, *_):
+    return sys_fsync(t, fd)
+
+
+@syscall("sync")
+def sys_sync(t, *_):
+    return 0
+
+
+__all__ = ["STAT_SIZE"]

@@ -1,0 +1,141 @@
+"""Memory syscalls: brk and the mmap family on the process's AddressSpace."""
+from akuma.abi import KernelError
+from akuma.abi.errors import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM
+from akuma.mm import PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, page_align, OutOfMemory
+from akuma.kernel.syscalls.args import s32
+from akuma.kernel.syscalls.registry import syscall
+
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE = 1, 2, 3
+MAP_FIXED, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_NORESERVE = 0x10, 0x20, 0x100, 0x4000
+MAP_POPULATE, MAP_STACK, MAP_FIXED_NOREPLACE = 0x8000, 0x20000, 0x100000
+MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
+MADV_DONTNEED = 4
+PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
+MAX_MAP = 1 << 47
+
+
+@syscall("brk", "hex")
+def sys_brk(t, addr, *_):
+    a = t.process.aspace
+    if addr == 0:
+        return a.brk
+    try:
+        return a.set_brk(addr)
+    except OutOfMemory:
+        return a.brk
+
+
+@syscall("mmap", "hex size hex hex fd hex",
+         note="partial: MAP_SHARED file mappings need PROT_WRITE off (copied in)")
+def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
+    a = t.process.aspace
+    flags = s32(flags)
+    kind = flags & 3
+    if length == 0 or length > MAX_MAP or offset & (PAGE_SIZE - 1) or kind == 0 \
+            or prot & ~PROT_MASK & 0xFFFFFFFF:
+        return -EINVAL
+    length = page_align(length)
+    if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+        if addr & (PAGE_SIZE - 1) or addr + length > (1 << 48):
+            return -EINVAL
+        if flags & MAP_FIXED_NOREPLACE and not flags & MAP_FIXED and a.overlaps(addr, addr + length):
+            return -EEXIST
+        start = addr
+    else:
+        start = a.free_range(length, hint=addr & ~(PAGE_SIZE - 1))
+        if start is None:
+            return -ENOMEM
+    data = None
+    name = ""
+    if not flags & MAP_ANONYMOUS:
+        f = t.process.fds.get(s32(fd))
+        if not f.readable:
+            return -EACCES
+        if kind != MAP_PRIVATE and prot & PROT_WRITE:
+            return -ENODEV
+        if not f.seekable:
+            return -ENODEV
+        data = f.pread(length, offset)
+        name = f.path.decode(errors="replace") if f.path else ""
+    try:
+        if data:
+            # Fill through a writable mapping, then give it its own rights.
+            a.map(start, length, PROT_READ | PROT_WRITE, name=name)
+            a.write(start, data)
+            a.protect(start, length, prot & PROT_MASK)
+        else:
+            a.map(start, length, prot & PROT_MASK, name=name)
+        if flags & MAP_POPULATE and prot & PROT_MASK:
+            a.pt.populate(start, start + length, 0)
+    except OutOfMemory:
+        a.unmap(start, length)
+        return -ENOMEM
+    return start
+
+
+@syscall("munmap", "hex size")
+def sys_munmap(t, addr, length, *_):
+    if addr & (PAGE_SIZE - 1) or length == 0 or addr + length > (1 << 48):
+        return -EINVAL
+    t.process.aspace.unmap(addr, length)
+    return 0
+
+
+@syscall("mprotect", "hex size hex")
+def sys_mprotect(t, addr, length, prot, *_):
+    if addr & (PAGE_SIZE - 1) or prot & ~PROT_MASK & 0xFFFFFFFF & ~0x03000000:
+        return -EINVAL
+    if length == 0:
+        return 0
+    if not t.process.aspace.protect(addr, page_align(length), prot & PROT_MASK):
+        return -ENOMEM
+    return 0
+
+
+@syscall("mremap", "hex size size hex hex")
+def sys_mremap(t, old, old_size, new_size, flags, new_addr, *_):
+    a = t.process.aspace
+    if old & (PAGE_SIZE - 1) or new_size == 0 or flags & ~7 or \
+            (flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE):
+        return -EINVAL
+    old_size, new_size = page_align(old_size), page_align(new_size)
+    vma = a.find(old)
+    if vma is None or old + old_size > vma.end:
+        return -EFAULT      # mremap(2): the old range is not entirely mapped
+    if flags & MREMAP_FIXED:
+        if new_addr & (PAGE_SIZE - 1):
+            return -EINVAL
+        a.unmap(new_addr, new_size)
+        return _move(a, vma, old, old_size, new_size, new_addr)
+    if new_size <= old_size:
+        if new_size < old_size:
+            a.unmap(old + new_size, old_size - new_size)
+        return old
+    end = old + new_size
+    if old + old_size == vma.end and not a.overlaps(vma.end, end) and end <= (1 << 48):
+        a.map(vma.end, end - vma.end, vma.prot, vma.kind, vma.name)
+        return old
+    if not flags & MREMAP_MAYMOVE:
+        return -ENOMEM
+    dst = a.free_range(new_size)
+    if dst is None:
+        return -ENOMEM
+    return _move(a, vma, old, old_size, new_size, dst)
+
+
+def _move(a, vma, old, old_size, new_size, dst):
+    prot, kind, name = vma.prot, vma.kind, vma.name
+    a.map(dst, new_size, prot, kind, name)
+    a.pt.move(old, dst, min(old_size, new_size))
+    a.unmap(old, old_size)
+    return dst
+
+
+@syscall("madvise", "hex size int", note="partial: MADV_DONTNEED zeroes; other advice accepted")
+def sys_madvise(t, addr, length, advice, *_):
+    if addr & (PAGE_SIZE - 1):
+        return -EINVAL
+    if s32(advice) == MADV_DONTNEED and length:
+        t.process.aspace.pt.unmap(addr, addr + page_align(length))
+    return 0
+

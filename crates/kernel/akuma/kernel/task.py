@@ -1,0 +1,78 @@
+"""Processes (thread groups) and threads, with Linux's names: a Task is a
+thread; a Process holds what its threads share (memory, files, signal
+actions, credentials)."""
+from dataclasses import dataclass, field
+
+from akuma.abi.signals import NSIG
+from akuma.kernel.fdtable import FdTable
+from akuma.kernel.rlimit import default_rlimits
+
+
+@dataclass
+class Creds:
+    uid: int = 0
+    euid: int = 0
+    suid: int = 0
+    gid: int = 0
+    egid: int = 0
+    sgid: int = 0
+    groups: list = field(default_factory=list)
+
+
+@dataclass
+class SigAction:
+    handler: int = 0        # SIG_DFL
+    flags: int = 0
+    restorer: int = 0
+    mask: int = 0
+
+
+class Process:
+    def __init__(self, pid, aspace, parent=None):
+        self.pid = pid
+        self.parent = parent
+        self.pgid = pid
+        self.sid = pid
+        self.aspace = aspace
+        self.fds = FdTable()
+        self.creds = Creds()
+        self.umask = 0o022
+        self.cwd = b"/"
+        self.root = b"/"
+        self.exe = b""
+        self.comm = b""
+        self.argv = []
+        self.envp = []
+        self.sigactions = [SigAction() for _ in range(NSIG + 1)]
+        self.rlimits = default_rlimits()
+        self.threads = []
+        self.exit_status = None     # wait status word once dead
+        self.pending_signals = 0    # bit mask of process-directed signals
+
+    @property
+    def ppid(self):
+        return self.parent.pid if self.parent is not None else 0
+
+    @property
+    def alive(self):
+        return self.exit_status is None
+
+
+class Task:
+    """A thread: a CPU context, a signal mask, a tid."""
+
+    def __init__(self, tid, process, context):
+        self.tid = tid
+        self.process = process
+        self.context = context
+        self.state = None           # akuma.sched states
+        self.sigmask = 0
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.wait_fds = []
+        self.sleep_deadline = None  # an interrupted nanosleep resumes with it
+        self.fault = None           # (signal, si_code, address) to deliver
+        process.threads.append(self)
+
+    def __repr__(self):
+        return f"<Task {self.tid} {self.process.comm.decode(errors='replace')}>"

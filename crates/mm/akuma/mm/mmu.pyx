@@ -1,0 +1,605 @@
+# cython: language_level=3
+"""The MMU: physical frames with refcounts, per-process page tables kept in C
+structures, the TLB-fill callback that is the MMU walk (demand-zero paging and
+copy-on-write happen inside it), and the kernel's copy-in/copy-out.
+
+Everything that runs per access or per page is ``nogil`` C; Python only sees
+whole operations (map a range, copy a buffer)."""
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport calloc, malloc, free, realloc
+from libc.string cimport memset, memcpy, memchr
+
+from akuma.arch.uc cimport *
+from akuma.arch.cpu cimport Cpu
+
+cdef extern from *:
+    """
+    #define MM_PAGE 4096ULL
+    #define MM_ENTRIES 512
+    #define MM_USER_TOP (1ULL << 48)
+    #define MM_ADDR_MASK 0x0000FFFFFFFFF000ULL
+    #define MM_CODE_DIRTY_MAX 4096
+    /* Virtual window onto physical memory, open only while the kernel asks
+       unicorn to drop translated code of a physical frame
+       (uc_ctl_remove_cache takes virtual addresses and translates them
+       through the fill callback). */
+    #define MM_KWIN 0x0100000000000000ULL
+    """
+    const uint64_t PAGE "MM_PAGE"
+    const int ENTRIES "MM_ENTRIES"
+    const uint64_t USER_TOP "MM_USER_TOP"
+    const uint64_t ADDR_MASK "MM_ADDR_MASK"
+    const uint32_t CODE_DIRTY_MAX "MM_CODE_DIRTY_MAX"
+    const uint64_t KWIN "MM_KWIN"
+
+PROT_READ = 1
+PROT_WRITE = 2
+PROT_EXEC = 4
+KIND_ANON = VMA_ANON
+KIND_PAGER = VMA_PAGER
+MAPERR = FAULT_MAPERR
+ACCERR = FAULT_ACCERR
+PAGER = FAULT_PAGER
+OOM = FAULT_OOM
+ACCESS_READ = UC_MEM_READ
+ACCESS_WRITE = UC_MEM_WRITE
+ACCESS_FETCH = UC_MEM_FETCH
+
+
+class EFault(Exception):
+    """A kernel access to user memory hit an unmapped or forbidden page."""
+
+    def __init__(self, addr, code):
+        super().__init__(f"bad user address {addr:#x}")
+        self.addr = addr
+        self.code = code
+
+
+class OutOfMemory(Exception):
+    """No free physical frame."""
+
+
+# ---------------------------------------------------------------- frames
+
+cdef inline int64_t frame_alloc(Frames *f) noexcept nogil:
+    """A zeroed frame's physical address, or -1."""
+    cdef uint32_t n
+    if f.nfree == 0:
+        return -1
+    f.nfree -= 1
+    n = f.free_stack[f.nfree]
+    f.refcnt[n] = 1
+    memset(f.ram + <uint64_t>n * PAGE, 0, PAGE)
+    return <int64_t>n * PAGE
+
+cdef inline bint frame_put(Frames *f, uint64_t paddr) noexcept nogil:
+    """Drop a reference; True if the frame became free."""
+    cdef uint32_t n = <uint32_t>(paddr // PAGE)
+    if f.refcnt[n] == 0:
+        return False
+    f.refcnt[n] -= 1
+    if f.refcnt[n] == 0:
+        f.free_stack[f.nfree] = n
+        f.nfree += 1
+        return True
+    return False
+
+cdef inline void code_dirty(Frames *f, uint64_t paddr) noexcept nogil:
+    if f.ncode_dirty < CODE_DIRTY_MAX:
+        f.code_dirty[f.ncode_dirty] = <uint32_t>(paddr // PAGE)
+        f.ncode_dirty += 1
+    else:
+        f.code_overflow = True
+
+
+cdef class FrameAllocator:
+    """Physical page frames of the CPU's RAM.  Frame 0 is reserved (always
+    zero, never handed out)."""
+    cdef Frames f
+    cdef Cpu cpu
+
+    def __cinit__(self, Cpu cpu):
+        cdef uint32_t i, n = <uint32_t>(cpu.ram_size // PAGE)
+        self.cpu = cpu
+        self.f.ram = cpu.ram_ptr()
+        self.f.nframes = n
+        self.f.free_stack = <uint32_t *>malloc(n * sizeof(uint32_t))
+        self.f.refcnt = <uint16_t *>calloc(n, sizeof(uint16_t))
+        self.f.code_dirty = <uint32_t *>malloc(CODE_DIRTY_MAX * sizeof(uint32_t))
+        if self.f.free_stack == NULL or self.f.refcnt == NULL or self.f.code_dirty == NULL:
+            raise MemoryError()
+        # Highest first, so low frames are handed out first.
+        self.f.nfree = 0
+        for i in range(n - 1, 0, -1):
+            self.f.free_stack[self.f.nfree] = i
+            self.f.nfree += 1
+        self.f.refcnt[0] = 1
+
+    def __dealloc__(self):
+        free(self.f.free_stack)
+        free(self.f.refcnt)
+        free(self.f.code_dirty)
+
+    @property
+    def total(self):
+        return self.f.nframes
+
+    @property
+    def free(self):
+        return self.f.nfree
+
+    def refcount(self, uint64_t paddr):
+        return self.f.refcnt[paddr // PAGE]
+
+
+# ---------------------------------------------------------------- page tables
+
+cdef inline uint64_t *pt_walk(AsState *a, uint64_t va, bint create) noexcept nogil:
+    """Pointer to the leaf entry for ``va``, creating tables if asked; NULL if
+    absent (or out of host memory)."""
+    cdef uint64_t *t = a.root
+    cdef uint64_t *nt
+    cdef int level, idx
+    for level in range(3):
+        idx = (va >> (39 - 9 * level)) & 511
+        if t[idx] == 0:
+            if not create:
+                return NULL
+            nt = <uint64_t *>calloc(ENTRIES, sizeof(uint64_t))
+            if nt == NULL:
+                return NULL
+            a.tables += 1
+            t[idx] = <uint64_t>nt
+        t = <uint64_t *>t[idx]
+    return &t[(va >> 12) & 511]
+
+cdef inline CVma *find_vma(AsState *a, uint64_t va) noexcept nogil:
+    cdef int64_t lo = 0, hi = <int64_t>a.nvmas - 1, mid
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if va < a.vmas[mid].start:
+            hi = mid - 1
+        elif va >= a.vmas[mid].end:
+            lo = mid + 1
+        else:
+            return &a.vmas[mid]
+    return NULL
+
+cdef inline uint64_t prot_to_pte(uint32_t prot) noexcept nogil:
+    # AArch64 Linux: any accessible page is readable.
+    cdef uint64_t p = 0
+    if prot & 7:
+        p |= PTE_R
+    if prot & 2:
+        p |= PTE_W
+    if prot & 4:
+        p |= PTE_X
+    return p
+
+cdef inline int fault(AsState *a, uint64_t va, int access, int code) noexcept nogil:
+    a.fault_addr = va
+    a.fault_access = access
+    a.fault_code = code
+    return 0
+
+cdef uint64_t resolve(AsState *a, Frames *fr, uint64_t va, int access) noexcept nogil:
+    """The MMU walk shared by the fill callback and copy-in/out: the leaf
+    entry allowing ``access`` at ``va``, after demand-zero fill or a COW
+    break; 0 with the fault recorded when the access is refused."""
+    cdef uint64_t *pte = pt_walk(a, va, False)
+    cdef uint64_t e, old
+    cdef int64_t pa
+    cdef CVma *v
+    if pte != NULL and (pte[0] & PTE_VALID):
+        e = pte[0]
+        if access == UC_MEM_WRITE:
+            if not (e & PTE_W):
+                fault(a, va, access, FAULT_ACCERR)
+                return 0
+            if e & PTE_COW:
+                # Writable by its VMA but shared with another process.
+                old = e & ADDR_MASK
+                if fr.refcnt[old // PAGE] == 1:
+                    e &= ~(<uint64_t>PTE_COW)
+                else:
+                    pa = frame_alloc(fr)
+                    if pa < 0:
+                        fault(a, va, access, FAULT_OOM)
+                        return 0
+                    memcpy(fr.ram + pa, fr.ram + old, PAGE)
+                    frame_put(fr, old)
+                    e = <uint64_t>pa | (e & 0xFFF & ~(<uint64_t>(PTE_COW | PTE_CODE)))
+                pte[0] = e
+                a.tlb_stale = True   # a read-only translation of the old frame may be cached
+            return e
+        if access == UC_MEM_FETCH:
+            if e & PTE_X:
+                return e
+            fault(a, va, access, FAULT_ACCERR)
+            return 0
+        if e & PTE_R:
+            return e
+        fault(a, va, access, FAULT_ACCERR)
+        return 0
+    v = find_vma(a, va)
+    if v == NULL:
+        fault(a, va, access, FAULT_MAPERR)
+        return 0
+    e = prot_to_pte(v.prot)
+    if (access == UC_MEM_WRITE and not (e & PTE_W)) or \
+       (access == UC_MEM_FETCH and not (e & PTE_X)) or not (e & PTE_R):
+        fault(a, va, access, FAULT_ACCERR)
+        return 0
+    if v.kind != VMA_ANON:
+        fault(a, va, access, FAULT_PAGER)
+        return 0
+    pa = frame_alloc(fr)
+    if pa < 0:
+        fault(a, va, access, FAULT_OOM)
+        return 0
+    pte = pt_walk(a, va, True)
+    if pte == NULL:
+        frame_put(fr, pa)
+        fault(a, va, access, FAULT_OOM)
+        return 0
+    e |= <uint64_t>pa | PTE_VALID
+    pte[0] = e
+    a.rss += 1
+    return e
+
+
+cdef bint _fill(uc_engine *uc, uint64_t va, uc_mem_type access, uc_tlb_entry *result,
+                void *user_data) noexcept nogil:
+    cdef MmuState *m = <MmuState *>user_data
+    cdef uint64_t e
+    cdef uint32_t perms = 0
+    m.fills += 1
+    if va >= USER_TOP:
+        if m.kwin and va >= KWIN and va - KWIN < <uint64_t>m.frames.nframes * PAGE:
+            result.paddr = m.phys_base + (va - KWIN)
+            result.perms = <uc_prot>(UC_PROT_READ | UC_PROT_EXEC)
+            return True
+        # Otherwise only uc_emu_start's `until` probe comes here (user code
+        # cannot reach it with 48-bit VAs): the reserved zero frame, no rights.
+        result.paddr = m.phys_base
+        result.perms = UC_PROT_NONE
+        return True
+    if m.current == NULL:
+        return False
+    e = resolve(m.current, m.frames, va, access)
+    # A COW break here needs no flush: unicorn replaces this page's entry.
+    m.current.tlb_stale = False
+    if e == 0:
+        return False
+    if access == UC_MEM_FETCH:
+        if not (e & PTE_CODE):
+            # Remember the frame held code: reusing it needs a code-cache flush.
+            pt_walk(m.current, va, False)[0] = e | PTE_CODE
+    if e & PTE_R:
+        perms |= UC_PROT_READ
+    if (e & PTE_W) and not (e & PTE_COW):
+        perms |= UC_PROT_WRITE
+    if e & PTE_X:
+        perms |= UC_PROT_EXEC
+    result.paddr = m.phys_base + (e & ADDR_MASK)
+    result.perms = <uc_prot>perms
+    return True
+
+
+# ---------------------------------------------------------------- address spaces
+
+cdef class PageTable:
+    """One process's page table and the C mirror of its VMAs.  The VMA list
+    itself (split/merge logic) is Python (akuma.mm.vma); ``set_vmas`` copies
+    it here for the fill callback."""
+    cdef AsState a
+    cdef FrameAllocator frames
+    cdef Frames *fr
+    cdef public object on_tlb_stale   # called when cached translations must go
+
+    def __cinit__(self, FrameAllocator frames):
+        self.frames = frames
+        self.fr = &frames.f
+        self.a.root = <uint64_t *>calloc(ENTRIES, sizeof(uint64_t))
+        if self.a.root == NULL:
+            raise MemoryError()
+        self.a.tables = 1
+
+    def __dealloc__(self):
+        if self.a.root != NULL:
+            self._free_tree(self.a.root, 0)
+            self.a.root = NULL
+        free(self.a.vmas)
+
+    cdef void _free_tree(self, uint64_t *t, int level) noexcept nogil:
+        cdef int i
+        for i in range(ENTRIES):
+            if t[i] == 0:
+                continue
+            if level < 3:
+                self._free_tree(<uint64_t *>t[i], level + 1)
+            elif t[i] & PTE_VALID:
+                if frame_put(self.fr, t[i] & ADDR_MASK) and (t[i] & PTE_CODE):
+                    code_dirty(self.fr, t[i] & ADDR_MASK)
+        free(t)
+
+    def set_vmas(self, list vmas):
+        """vmas: sorted (start, end, prot, kind) tuples."""
+        cdef uint32_t n = len(vmas), i = 0
+        cdef CVma *arr = <CVma *>realloc(self.a.vmas, max(n, 1) * sizeof(CVma))
+        if arr == NULL:
+            raise MemoryError()
+        self.a.vmas = arr
+        for start, end, prot, kind in vmas:
+            arr[i].start = start
+            arr[i].end = end
+            arr[i].prot = prot
+            arr[i].kind = kind
+            i += 1
+        self.a.nvmas = n
+
+    @property
+    def rss(self):
+        return self.a.rss
+
+    @property
+    def table_pages(self):
+        return self.a.tables
+
+    def take_fault(self):
+        """(address, access, code) of the access the CPU was refused, and
+        forget it (code 0: none was)."""
+        r = (self.a.fault_addr, self.a.fault_access, self.a.fault_code)
+        self.a.fault_code = FAULT_NONE
+        return r
+
+    cdef inline void _stale(self):
+        self.a.tlb_stale = False
+        if self.on_tlb_stale is not None:
+            self.on_tlb_stale()
+
+    def flush_if_stale(self):
+        if self.a.tlb_stale:
+            self._stale()
+
+    # -- range operations ----------------------------------------------------
+    def unmap(self, uint64_t start, uint64_t end):
+        """Drop the pages of [start, end) and their frames' references."""
+        cdef uint64_t va, *pte
+        cdef bint any = False
+        with nogil:
+            va = start
+            while va < end:
+                pte = pt_walk(&self.a, va, False)
+                if pte == NULL:
+                    # Skip to the next leaf table.
+                    va = (va | 0x1FFFFF) + 1
+                    continue
+                if pte[0] & PTE_VALID:
+                    if frame_put(self.fr, pte[0] & ADDR_MASK) and (pte[0] & PTE_CODE):
+                        code_dirty(self.fr, pte[0] & ADDR_MASK)
+                    self.a.rss -= 1
+                    any = True
+                pte[0] = 0
+                va += PAGE
+        if any:
+            self._stale()
+
+    def protect(self, uint64_t start, uint64_t end, uint32_t prot):
+        """Change the rights of present pages in [start, end)."""
+        cdef uint64_t va, *pte, e, bits = prot_to_pte(prot)
+        with nogil:
+            va = start
+            while va < end:
+                pte = pt_walk(&self.a, va, False)
+                if pte == NULL:
+                    va = (va | 0x1FFFFF) + 1
+                    continue
+                e = pte[0]
+                if e & PTE_VALID:
+                    # COW stays set: a write still breaks the share first.
+                    e = (e & ~(<uint64_t>(PTE_R | PTE_W | PTE_X))) | bits
+                    pte[0] = e
+                va += PAGE
+        self._stale()
+
+    def move(self, uint64_t src, uint64_t dst, uint64_t length):
+        """Move the pages of [src, src+length) to dst (mremap); the
+        destination must be empty.  Frames move, nothing is copied."""
+        cdef uint64_t off, *from_pte, *to_pte
+        for off in range(0, length, PAGE):
+            from_pte = pt_walk(&self.a, src + off, False)
+            if from_pte == NULL or not (from_pte[0] & PTE_VALID):
+                continue
+            to_pte = pt_walk(&self.a, dst + off, True)
+            if to_pte == NULL:
+                raise MemoryError()
+            to_pte[0] = from_pte[0]
+            from_pte[0] = 0
+        self._stale()
+
+    def populate(self, uint64_t start, uint64_t end, int access=UC_MEM_WRITE):
+        """Fault in [start, end) now (ELF loading, MAP_POPULATE)."""
+        cdef uint64_t va
+        for va in range(start, end, PAGE):
+            if resolve(&self.a, self.fr, va, access) == 0:
+                raise _fault_error(&self.a)
+        self.flush_if_stale()
+
+    def translate(self, uint64_t va, int access=UC_MEM_READ):
+        """Physical address for ``va`` (faulting in as the CPU would)."""
+        cdef uint64_t e = resolve(&self.a, self.fr, va, access)
+        if e == 0:
+            raise _fault_error(&self.a)
+        return (e & ADDR_MASK) | (va & (PAGE - 1))
+
+    # -- copy-in / copy-out ------------------------------------------------------
+    def read(self, uint64_t va, size_t n):
+        """Copy ``n`` bytes in from user memory (EFault on a bad address)."""
+        cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+        cdef char *dst = PyBytes_AS_STRING(out)
+        if self._copy(va, dst, n, False) != 0:
+            raise _fault_error(&self.a)
+        return out
+
+    def write(self, uint64_t va, const unsigned char[:] data):
+        """Copy ``data`` out to user memory (EFault on a bad address)."""
+        cdef size_t n = data.shape[0]
+        if n == 0:
+            return
+        if self._copy(va, <char *>&data[0], n, True) != 0:
+            raise _fault_error(&self.a)
+
+    cdef int _copy(self, uint64_t va, char *buf, size_t n, bint to_user) noexcept nogil:
+        cdef uint64_t e, off, chunk
+        cdef int access = UC_MEM_WRITE if to_user else UC_MEM_READ
+        if va + n < va or va + n > USER_TOP:
+            fault(&self.a, va, access, FAULT_MAPERR)
+            return -1
+        while n:
+            e = resolve(&self.a, self.fr, va, access)
+            if e == 0:
+                return -1
+            off = va & (PAGE - 1)
+            chunk = PAGE - off
+            if chunk > n:
+                chunk = n
+            if to_user:
+                if e & PTE_CODE:
+                    code_dirty(self.fr, e & ADDR_MASK)
+                    self.a.tlb_stale = True
+                memcpy(self.fr.ram + (e & ADDR_MASK) + off, buf, chunk)
+            else:
+                memcpy(buf, self.fr.ram + (e & ADDR_MASK) + off, chunk)
+            va += chunk
+            buf += chunk
+            n -= chunk
+        if self.a.tlb_stale:
+            with gil:
+                self._stale()
+        return 0
+
+    def read_cstr(self, uint64_t va, size_t limit):
+        """A NUL-terminated string of at most ``limit`` bytes (without the
+        NUL); None if no NUL within ``limit``; EFault on a bad address."""
+        cdef uint64_t e, off, chunk
+        cdef const char *p
+        cdef const char *hit
+        parts = []
+        cdef size_t got = 0
+        while True:
+            e = resolve(&self.a, self.fr, va, UC_MEM_READ)
+            if e == 0:
+                raise _fault_error(&self.a)
+            off = va & (PAGE - 1)
+            chunk = PAGE - off
+            p = self.fr.ram + (e & ADDR_MASK) + off
+            hit = <const char *>memchr(p, 0, chunk)
+            if hit != NULL:
+                if got + <size_t>(hit - p) > limit:
+                    return None
+                parts.append(PyBytes_FromStringAndSize(p, hit - p))
+                return b"".join(parts)
+            got += chunk
+            if got > limit:
+                return None
+            parts.append(PyBytes_FromStringAndSize(p, chunk))
+            va += chunk
+
+    def buffers(self, uint64_t va, size_t n, bint to_user):
+        """Memoryviews over the RAM behind [va, va+n) (physically contiguous
+        runs merged), for zero-copy host I/O: os.readv into them for
+        read(2), os.writev from them for write(2)."""
+        cdef uint64_t e, off, chunk, pa, run_start = 0, run_len = 0
+        cdef int access = UC_MEM_WRITE if to_user else UC_MEM_READ
+        ram = self.frames.cpu.ram_view()
+        views = []
+        if va + n < va or va + n > USER_TOP:
+            fault(&self.a, va, access, FAULT_MAPERR)
+            raise _fault_error(&self.a)
+        while n:
+            e = resolve(&self.a, self.fr, va, access)
+            if e == 0:
+                raise _fault_error(&self.a)
+            off = va & (PAGE - 1)
+            chunk = PAGE - off
+            if chunk > n:
+                chunk = n
+            pa = (e & ADDR_MASK) + off
+            if run_len and run_start + run_len == pa:
+                run_len += chunk
+            else:
+                if run_len:
+                    views.append(ram[run_start:run_start + run_len])
+                run_start = pa
+                run_len = chunk
+            va += chunk
+            n -= chunk
+        if run_len:
+            views.append(ram[run_start:run_start + run_len])
+        if self.a.tlb_stale:
+            self._stale()
+        return views
+
+
+cdef object _fault_error(AsState *a):
+    """The exception for a refused kernel access; the record is cleared so
+    that it is never mistaken for a CPU fault."""
+    code = a.fault_code
+    a.fault_code = FAULT_NONE
+    if code == FAULT_OOM:
+        return OutOfMemory()
+    return EFault(a.fault_addr, code)
+
+
+cdef class Mmu:
+    """Installs the TLB-fill callback on the CPU and knows which page table
+    is current."""
+    cdef MmuState m
+    cdef Cpu cpu
+    cdef uc_hook hook
+    cdef readonly PageTable current
+    cdef readonly FrameAllocator frames
+
+    def __cinit__(self, Cpu cpu, FrameAllocator frames):
+        self.cpu = cpu
+        self.frames = frames
+        self.m.frames = &frames.f
+        self.m.current = NULL
+        self.m.phys_base = cpu.phys_base
+        cdef uc_err err = uc_hook_add(cpu.uc, &self.hook, UC_HOOK_TLB_FILL, <void *>_fill,
+                                      <void *>&self.m, 1, 0)
+        if err != UC_ERR_OK:
+            raise RuntimeError(f"TLB fill hook: {uc_strerror(err).decode()}")
+
+    def sync(self):
+        """Make the CPU's caches agree with the page tables again: drop the
+        translated code of frames that were freed or rewritten, then every
+        cached translation."""
+        cdef Frames *f = self.m.frames
+        cdef uint32_t i
+        cdef uint64_t pa
+        if f.code_overflow:
+            uc_ctl_flush_tb(self.cpu.uc)
+        elif f.ncode_dirty:
+            self.m.kwin = True
+            for i in range(f.ncode_dirty):
+                pa = <uint64_t>f.code_dirty[i] * PAGE
+                uc_ctl_remove_cache(self.cpu.uc, KWIN + pa, KWIN + pa + PAGE)
+            self.m.kwin = False
+        f.ncode_dirty = 0
+        f.code_overflow = False
+        uc_ctl_flush_tlb(self.cpu.uc)
+
+    def switch(self, PageTable pt):
+        """Make ``pt`` the address space the CPU translates through."""
+        if pt is self.current:
+            return
+        self.current = pt
+        self.m.current = &pt.a if pt is not None else NULL
+        uc_ctl_flush_tlb(self.cpu.uc)
+
+    @property
+    def fills(self):
+        return self.m.fills

@@ -1,0 +1,141 @@
+"""Run queue, sleeping and waiting.
+
+One kernel thread runs everything: it picks a runnable thread, runs it on
+the CPU until the tick or until it blocks, and when nothing is runnable it
+sleeps in the selector until a host fd is ready, a timer expires, or a host
+signal arrives (the signal module's wakeup fd)."""
+import heapq
+import selectors
+import time
+from collections import deque
+
+RUNNABLE, BLOCKED, ZOMBIE = "R", "S", "Z"
+
+
+class Scheduler:
+    def __init__(self):
+        self.runq = deque()
+        self._timers = []          # heap of (deadline, seq, thread)
+        self._seq = 0
+        self._sel = selectors.DefaultSelector()
+        self._fd_waiters = {}      # host fd -> set of threads
+        self._wake_fds = {}        # fds registered only to wake the idle loop
+        self.switches = 0
+
+    # -- the run queue ----------------------------------------------------------
+    def add(self, t):
+        t.state = RUNNABLE
+        self.runq.append(t)
+
+    def pick(self):
+        """The next runnable thread (round robin), or None."""
+        while self.runq:
+            t = self.runq.popleft()
+            if t.state == RUNNABLE:
+                return t
+        return None
+
+    def requeue(self, t):
+        """``t`` used its slice (or was stopped) and may run again."""
+        if t.state == RUNNABLE:
+            self.runq.append(t)
+
+    # -- blocking ------------------------------------------------------------------
+    def block(self, t, deadline=None, fds=()):
+        """Park ``t`` until ``deadline`` (time.monotonic) or one of the host
+        ``fds`` (fd, events) is ready, or an explicit wake()."""
+        t.state = BLOCKED
+        t.wait_fds = []
+        if deadline is not None:
+            self._seq += 1
+            heapq.heappush(self._timers, (deadline, self._seq, t))
+        for fd, events in fds:
+            waiters = self._fd_waiters.setdefault((fd, events), set())
+            if not waiters:
+                try:
+                    self._sel.register(fd, events, (fd, events))
+                except KeyError:
+                    self._sel.modify(fd, self._sel.get_key(fd).events | events, (fd, events))
+                except (ValueError, OSError):
+                    # Not pollable (a regular file): always ready.
+                    self.wake(t)
+                    return
+            waiters.add(t)
+            t.wait_fds.append((fd, events))
+
+    def wake(self, t):
+        if t.state != BLOCKED:
+            return
+        for key in getattr(t, "wait_fds", ()):
+            waiters = self._fd_waiters.get(key)
+            if waiters is not None:
+                waiters.discard(t)
+                if not waiters:
+                    del self._fd_waiters[key]
+                    self._unregister(key[0])
+        t.wait_fds = []
+        self.add(t)
+
+    def _unregister(self, fd):
+        if any(k[0] == fd for k in self._fd_waiters) or fd in self._wake_fds:
+            return
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def forget(self, t):
+        """``t`` is gone (exited): drop it from every wait."""
+        if t.state == BLOCKED:
+            self.wake(t)
+        t.state = ZOMBIE
+        try:
+            self.runq.remove(t)
+        except ValueError:
+            pass
+
+    def add_wake_fd(self, fd, callback):
+        """A host fd that, when readable, runs ``callback`` in the idle loop
+        (host signals, later console input and network sockets)."""
+        self._wake_fds[fd] = callback
+        self._sel.register(fd, selectors.EVENT_READ, ("wake", fd))
+
+    # -- time and idling ---------------------------------------------------------------
+    def expire_timers(self, now=None):
+        now = time.monotonic() if now is None else now
+        while self._timers and self._timers[0][0] <= now:
+            _, _, t = heapq.heappop(self._timers)
+            self.wake(t)
+
+    def next_deadline(self):
+        while self._timers and self._timers[0][2].state != BLOCKED:
+            heapq.heappop(self._timers)
+        return self._timers[0][0] if self._timers else None
+
+    def poll(self, timeout):
+        """Wait up to ``timeout`` seconds (None: forever) for host fds or a
+        timer; wake whoever waited."""
+        deadline = self.next_deadline()
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        if self._sel.get_map():
+            events = self._sel.select(timeout)
+        else:
+            if timeout is None:
+                return False
+            time.sleep(timeout)
+            events = []
+        for key, _mask in events:
+            tag = key.data
+            if tag[0] == "wake":
+                self._wake_fds[tag[1]]()
+                continue
+            for t in list(self._fd_waiters.get(tag, ())):
+                self.wake(t)
+        self.expire_timers()
+        return True
+
+    @property
+    def idle_possible(self):
+        return bool(self._timers) or bool(self._fd_waiters)

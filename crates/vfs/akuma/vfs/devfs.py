@@ -1,0 +1,127 @@
+"""devfs: a memfs directory of device nodes, and the character-device drivers
+for the memory devices (null, zero, full, random, urandom).
+
+A driver is an OpenFile subclass constructed as driver(inode, flags).  CHRDEVS
+maps rdev -> driver so a node made by mknod anywhere finds its driver; the
+kernel registers more (ttys, ptys) with register_chrdev."""
+import os
+
+from akuma.abi import KernelError, makedev
+from akuma.abi import stat as st
+from akuma.abi.errors import ENOSPC
+
+from akuma.vfs.memfs import MemFs, MemNode
+from akuma.vfs.openfile import OpenFile, nbytes
+
+CHRDEVS = {}
+
+
+def register_chrdev(rdev, driver):
+    CHRDEVS[rdev] = driver
+
+
+class CharDevFile(OpenFile):
+    """Base for stream devices: no file position (lseek answers 0, as the Linux
+    memory devices do; a driver that cannot seek sets seekable = False)."""
+
+    def _size(self):
+        return 0
+
+    def read(self, n):
+        self._check_read()
+        return self._read_at(n, 0)
+
+    def readinto(self, views):
+        self._check_read()
+        return self._readinto_at(views, 0)
+
+    def write(self, data):
+        self._check_write()
+        return self._write_at(data, 0)
+
+    def lseek(self, off, whence):
+        if not self.seekable:
+            return super().lseek(off, whence)
+        self.pos = 0
+        return 0
+
+
+class NullFile(CharDevFile):
+    def _read_at(self, n, off):
+        return b""
+
+    def _readinto_at(self, views, off):
+        return 0
+
+    def _write_at(self, data, off):
+        return nbytes(data)
+
+
+class ZeroFile(CharDevFile):
+    def _read_at(self, n, off):
+        return bytes(n)
+
+    def _readinto_at(self, views, off):
+        total = 0
+        for v in views:
+            v[:] = bytes(len(v))
+            total += len(v)
+        return total
+
+    def _write_at(self, data, off):
+        return nbytes(data)
+
+
+class FullFile(ZeroFile):
+    def _write_at(self, data, off):
+        raise KernelError(ENOSPC)
+
+
+class RandomFile(CharDevFile):
+    def _read_at(self, n, off):
+        return os.urandom(n)
+
+    def _readinto_at(self, views, off):
+        total = 0
+        for v in views:
+            v[:] = os.urandom(len(v))
+            total += len(v)
+        return total
+
+    def _write_at(self, data, off):
+        return nbytes(data)      # "adds entropy"
+
+
+MEM_DEVICES = [  # name, rdev, driver
+    (b"null", makedev(1, 3), NullFile),
+    (b"zero", makedev(1, 5), ZeroFile),
+    (b"full", makedev(1, 7), FullFile),
+    (b"random", makedev(1, 8), RandomFile),
+    (b"urandom", makedev(1, 9), RandomFile),
+]
+for _name, _rdev, _driver in MEM_DEVICES:
+    register_chrdev(_rdev, _driver)
+
+
+class DevFs(MemFs):
+    """/dev: a small memfs holding the memory devices; more can be added."""
+
+    fstype = b"devtmpfs"
+
+    def __init__(self):
+        super().__init__(limit=1 << 20)
+        for name, rdev, driver in MEM_DEVICES:
+            self.add_device(name, rdev, driver)
+
+    def add_device(self, name, rdev, driver=None, mode=0o666, kind=st.S_IFCHR, uid=0, gid=0):
+        """Create /dev/<name> (name may contain '/', parents must exist)."""
+        d = self.root
+        *dirs, leaf = name.split(b"/")
+        for part in dirs:
+            d = d.lookup(part)
+        node = MemNode(self, kind | (mode & 0o7777), uid, gid, rdev, driver)
+        return d._add(leaf, node)
+
+
+def make_devfs():
+    return DevFs()

@@ -1,0 +1,7 @@
+/* Minimal smoke test: stdio + exit. */
+#include <stdio.h>
+
+int main(void) {
+    printf("hello, world\n");
+    return 0;
+}
