@@ -67,6 +67,7 @@ PROGRAMS = (
     "syscalls",
     "getppid_loop",
     "spin",
+    "hwcap",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

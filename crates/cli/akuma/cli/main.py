@@ -39,12 +39,30 @@ def build_parser():
     return p
 
 
+_RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem"}
+
+
+def _normalize_run_args(argv):
+    """A bare `--strace` before the program means "trace everything"
+    (argparse would take the program name as its filter)."""
+    out = list(argv)
+    i = 1
+    while i < len(out):
+        tok = out[i]
+        if tok == "--" or not tok.startswith("-"):
+            break
+        if tok == "--strace":
+            out[i] = "--strace="
+        elif tok in _RUN_VALUE_OPTIONS:
+            i += 1
+        i += 1
+    return out
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["run"] and "--" in argv:
-        # `akuma run [opts] -- PROGRAM ARGS`: everything after -- is the program's.
-        i = argv.index("--")
-        argv = argv[:i] + ["--"] + argv[i + 1:]
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        argv = _normalize_run_args(argv)
     parser = build_parser()
     opts = parser.parse_args(argv)
     try:

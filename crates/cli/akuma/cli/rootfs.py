@@ -9,13 +9,16 @@ def minimal_root(volumes, exe):
     """(vfs, [stdin, stdout, stderr files]) for the given volumes
     (host, guest, readonly); ``exe`` returns /proc/self/exe's target."""
     vfs = Vfs()
-    host_root = any(guest == "/" for _, guest, _ in volumes)
-    for host, guest, ro in sorted(volumes, key=lambda v: v[1].rstrip("/").count("/")):
+    mounts = [(guest.rstrip("/") or "/", HostFs(os.fsencode(host), readonly=ro), ro)
+              for host, guest, ro in volumes]
+    for host, _, _ in volumes:
         if not os.path.isdir(host):
             raise OSError(f"-v {host}: not a directory")
-        vfs.mount(os.fsencode(guest), HostFs(os.fsencode(host), readonly=ro), readonly=ro)
-    if not host_root:
-        vfs.mount(b"/tmp", MemFs(mode=0o1777))
+    if not any(guest == "/" for guest, _, _ in mounts):
+        mounts.append(("/tmp", MemFs(mode=0o1777), False))
+    # Parents before children, so a volume under /tmp lands on the memfs.
+    for guest, fs, ro in sorted(mounts, key=lambda m: (m[0] != "/", m[0].count("/"))):
+        vfs.mount(os.fsencode(guest), fs, readonly=ro)
     vfs.mount(b"/dev", make_devfs())
     vfs.mount(b"/proc", ProcFs(exe))
     files = [HostStream(os.dup(fd), f"/dev/{name}".encode())

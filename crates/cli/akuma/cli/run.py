@@ -12,14 +12,16 @@ def run(opts):
     host_cwd = os.getcwd()
     volumes = list(opts.volume)
     program = opts.program
-    if not volumes:
-        # Like qemu-user: the program's directory and the current directory
-        # are visible at their host paths.
-        for d in {host_cwd, os.path.dirname(os.path.abspath(program))}:
-            volumes.append((d, d, False))
-        workdir = opts.workdir or host_cwd
-    else:
-        workdir = opts.workdir or "/"
+    sysroot = any(guest.rstrip("/") == "" for _, guest, _ in volumes)
+    if not sysroot:
+        # Like qemu-user: the current directory and the program's directory
+        # are visible at their host paths (after the user's own volumes).
+        taken = {guest.rstrip("/") for _, guest, _ in volumes}
+        for d in (host_cwd, os.path.dirname(os.path.abspath(program))):
+            if d not in taken and os.path.isdir(d):
+                volumes.append((d, d, False))
+                taken.add(d)
+    workdir = opts.workdir or (host_cwd if not sysroot else "/")
     try:
         vfs, kernel_files = minimal_root(volumes, exe=lambda: kernel.current_exe())
     except (OSError, KernelError) as e:

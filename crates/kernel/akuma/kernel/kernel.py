@@ -63,7 +63,7 @@ class Kernel:
             tracer = Tracer(self.log_file, names=strace or None)
         self.cpu.syscall_table = systable.build(tracer.wrap if tracer else None)
         self.cpu.fallback = systable.fallback
-        self.cpu.on_error = self._syscall_error
+        self.cpu.on_error = self.syscall_error
 
     # -- logging ------------------------------------------------------------------
     def log(self, msg):
@@ -79,7 +79,7 @@ class Kernel:
             self.log(f"{t.process.comm.decode(errors='replace')}: unsupported syscall "
                      f"{name} ({nr}), returning ENOSYS")
 
-    def _syscall_error(self, t, nr, exc):
+    def syscall_error(self, t, nr, exc):
         """Every exception out of a handler ends here and becomes -errno."""
         if isinstance(exc, KernelError):
             return -exc.errno
@@ -142,7 +142,8 @@ class Kernel:
             st = f.stat()
             if st.is_dir:
                 raise ExecError(f"{path.decode(errors='replace')}: Is a directory", 126, EACCES)
-            if not st.is_reg:
+            if not st.is_reg or not st.mode & 0o111:
+                # Even root needs one execute bit (and a regular file).
                 raise ExecError(f"{path.decode(errors='replace')}: Permission denied", 126,
                                 EACCES)
             chunks = []
@@ -294,9 +295,11 @@ class Kernel:
             self.force_signal(t, S.SIGBUS, S.BUS_ADRERR, addr, pc)
             return
         kind = {ACCESS_WRITE: "write", ACCESS_FETCH: "execute"}.get(access, "read")
-        why = "unmapped address" if code == MAPERR else "protected address"
+        why = "unmapped" if code == MAPERR else "protected"
+        # unicorn hands the fill callback page-aligned addresses: the report
+        # names the page (exact si_addr needs the faulting load/store decoded).
         self.force_signal(t, S.SIGSEGV, S.SEGV_MAPERR if code == MAPERR else S.SEGV_ACCERR,
-                          addr, pc, f"{kind} of {why} {addr:#x}")
+                          addr, pc, f"{kind} of {why} page {addr:#x}")
 
     def _exception(self, t, intno):
         pc = self.cpu.pc

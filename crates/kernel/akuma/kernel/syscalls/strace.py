@@ -80,11 +80,16 @@ class Tracer:
         from akuma.kernel.syscalls.registry import ARGSPEC
         if self.names is not None and name not in self.names:
             return handler
-        spec = ARGSPEC.get(name) or ["hex"] * 3
+        spec = ARGSPEC.get(name)
+        if spec is None:
+            spec = ["hex"] * 3      # no handler: show the first registers
 
         def traced(t, *args):
             pre = self._format_args(t, name, spec, args)
-            result = handler(t, *args)
+            try:
+                result = handler(t, *args)
+            except BaseException as exc:      # the errno path, traced like the rest
+                result = t.kernel.syscall_error(t, nr, exc)
             if result is None:
                 return None      # blocked; printed when it completes
             self._print(t, name, pre, spec, args, result)
