@@ -218,3 +218,11 @@ def cpu_expected(n: int = 2_000_000, mib: int = 8) -> bytes:
     for _ in range(mib):
         h.update(buf)
     return f"primes={count}\nsha256={h.hexdigest()}\n".encode()
+
+
+if __name__ == "__main__":
+    # `python tests/guestlib.py NAME [--pie]`: build one guest program and
+    # print its path (the README's first command uses it).
+    if len(sys.argv) < 2 or sys.argv[1] not in PROGRAMS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(PROGRAMS)}}} [--pie]")
+    print(build(sys.argv[1], pie="--pie" in sys.argv[2:]))

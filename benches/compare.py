@@ -1,0 +1,40 @@
+"""Run the same guest binaries under akuma and qemu-aarch64-static in one run
+and print a table of times and ratios (akuma / qemu: < 1 means akuma is
+faster).  Usage: python benches/compare.py [--repeat N]"""
+import argparse
+import sys
+
+from workloads import WORKLOADS, SYSCALL_LOOP, command, best_of, guestlib
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per cell; the best is kept")
+    opts = ap.parse_args()
+    if not guestlib.qemu_path():
+        print("qemu-aarch64-static not found (apt-get install qemu-user-static)", file=sys.stderr)
+        return 2
+    times = {}
+    for name in WORKLOADS:
+        for runner in ("akuma", "qemu"):
+            times[name, runner] = best_of(command(runner, name), opts.repeat)
+    print(f"{'workload':28s} {'akuma s':>9s} {'qemu s':>9s} {'akuma/qemu':>11s}")
+    for name in WORKLOADS:
+        a, q = times[name, "akuma"], times[name, "qemu"]
+        print(f"{name:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
+    # Per-call cost of a trivial syscall: the loop minus the same program
+    # with zero iterations (start-up and exit cancel out).
+    per = {r: (times["getppid x 2M", r] - times["getppid x 0", r]) / SYSCALL_LOOP * 1e6
+           for r in ("akuma", "qemu")}
+    print(f"{'getppid round trip (us)':28s} {per['akuma']:9.3f} {per['qemu']:9.3f} "
+          f"{per['akuma'] / per['qemu']:11.2f}")
+    # Compute without start-up: subtract each runner's whole-process hello.
+    for name in ("sieve (20M)", "sha256 (64 MiB)"):
+        a = times[name, "akuma"] - times["hello (whole process)", "akuma"]
+        q = times[name, "qemu"] - times["hello (whole process)", "qemu"]
+        print(f"{name + ' minus start-up':28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
