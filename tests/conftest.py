@@ -1,15 +1,13 @@
 """Fixtures for the integration tests: guest programs built with zig, and
 runners for akuma and qemu-aarch64-static."""
 import os
-import subprocess
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import guestlib  # noqa: E402
-
-AKUMA = [sys.executable, "-m", "akuma.cli.main"]
+from harness import run_akuma  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,26 +30,6 @@ def qemu():
     return run
 
 
-def run_akuma(*args, env=None, input=None, timeout=120, cwd=None):
-    """Run `akuma ARGS...` as a user would; returns CompletedProcess (bytes)."""
-    return subprocess.run(AKUMA + list(args), env=env if env is not None else _env(),
-                          input=input, stdin=None if input is not None else subprocess.DEVNULL,
-                          capture_output=True, timeout=timeout, cwd=cwd)
-
-
-def _env(**extra):
-    env = {"PATH": "/usr/bin:/bin"}
-    env.update({k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "VIRTUAL_ENV"))})
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def akuma():
     return run_akuma
-
-
-def exit_code(cp):
-    """Shell-style status of a CompletedProcess (qemu's signal deaths are
-    negative returncodes; akuma already reports 128+N)."""
-    return 128 - cp.returncode if cp.returncode < 0 else cp.returncode

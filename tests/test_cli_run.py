@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import AKUMA, _env
+from harness import AKUMA, test_env as _env
 
 
 def _one_line_error(cp, *words):

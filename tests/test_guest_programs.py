@@ -2,7 +2,7 @@
 running the same binary."""
 import pytest
 
-from conftest import exit_code, _env
+from harness import exit_code, test_env as _env
 
 SAME_AS_QEMU = [
     ("hello", ()),

@@ -193,8 +193,6 @@ def test_signal_names_table_holds_only_signals():
     assert 0 not in S.NAMES and 1 in S.NAMES     # SIG_DFL/SIG_IGN are not names
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: signals.NAMES filters with k[3:].isalpha(), "
-                   "which drops SIGUSR1/SIGUSR2 (digits): signame(10) == 'signal 10'")
 def test_signame_usr1_usr2():
     assert S.signame(S.SIGUSR1) == "SIGUSR1"
     assert S.signame(S.SIGUSR2) == "SIGUSR2"

@@ -6,7 +6,7 @@ SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR, SIGSYS = 25, 26, 27, 28, 2
 SIGRTMIN, SIGRTMAX = 32, 64
 NSIG = 64
 
-NAMES = {v: k for k, v in globals().items() if k.startswith("SIG") and k[3:].isalpha()
+NAMES = {v: k for k, v in globals().items() if k.startswith("SIG") and k[3:].isalnum()
          and k not in ("SIGRTMIN", "SIGRTMAX") and isinstance(v, int)}
 
 SIG_DFL, SIG_IGN = 0, 1

@@ -235,9 +235,10 @@ cdef class Cpu:
             return EXIT_STOP
         if self.exception:
             return EXIT_EXCEPTION
-        if err != UC_ERR_OK:
+        if err != UC_ERR_OK and not self._ticked:
             self.last_error = err
             return EXIT_FAULT
+        # A tick (a real fault racing with it simply happens again).
         return EXIT_TICK
 
     cdef void _on_intr(self, uint32_t intno):
@@ -306,7 +307,9 @@ cdef class Cpu:
             uc_emu_stop(self.uc)
 
 
-cdef inline int _xreg(int n):
+cdef inline int _xreg(int n) except -1:
+    if n < 0 or n > 30:
+        raise ValueError(f"no register X{n}")
     if n < 29:
         return UC_ARM64_REG_X0 + n
     return UC_ARM64_REG_X29 if n == 29 else UC_ARM64_REG_X30

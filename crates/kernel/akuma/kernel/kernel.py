@@ -8,7 +8,7 @@ import threading
 import time
 
 from akuma.abi import KernelError
-from akuma.abi.errors import EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC
+from akuma.abi.errors import E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC
 from akuma.abi import signals as S
 from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
 from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STACK_SIZE,
@@ -169,7 +169,8 @@ class Kernel:
         proc = task.process
         img, data = self._load_elf(path, proc.cwd)
         if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
-            raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126)
+            raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126,
+                            E2BIG)
         aspace = proc.aspace
         try:
             loaded = load_image(aspace, img, data)

@@ -503,7 +503,8 @@ cdef class PageTable:
                 return b"".join(parts)
             got += chunk
             if got > limit:
-                return None
+                return None     # longer than the limit
+            # got == limit: the NUL may be the next byte (Linux reads it too).
             parts.append(PyBytes_FromStringAndSize(p, chunk))
             va += chunk
 

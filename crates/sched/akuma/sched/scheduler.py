@@ -50,39 +50,47 @@ class Scheduler:
             self._seq += 1
             heapq.heappush(self._timers, (deadline, self._seq, t))
         for fd, events in fds:
-            waiters = self._fd_waiters.setdefault((fd, events), set())
-            if not waiters:
+            self._fd_waiters.setdefault(fd, {})[t] = events
+            t.wait_fds.append(fd)
+            if not self._update_registration(fd):
+                # Not pollable (a regular file): always ready.
+                self.wake(t)
+                return
+
+    def _update_registration(self, fd):
+        """Register ``fd`` for the union of what its waiters (and a wake
+        callback) want; False if the fd cannot be polled."""
+        events = 0
+        for ev in self._fd_waiters.get(fd, {}).values():
+            events |= ev
+        if fd in self._wake_fds:
+            events |= selectors.EVENT_READ
+        try:
+            if not events:
+                self._sel.unregister(fd)
+            else:
                 try:
-                    self._sel.register(fd, events, (fd, events))
+                    self._sel.modify(fd, events, fd)
                 except KeyError:
-                    self._sel.modify(fd, self._sel.get_key(fd).events | events, (fd, events))
-                except (ValueError, OSError):
-                    # Not pollable (a regular file): always ready.
-                    self.wake(t)
-                    return
-            waiters.add(t)
-            t.wait_fds.append((fd, events))
+                    self._sel.register(fd, events, fd)
+        except KeyError:
+            pass
+        except (ValueError, OSError):
+            self._fd_waiters.get(fd, {}).clear()
+            return False
+        return True
 
     def wake(self, t):
         if t.state != BLOCKED:
             return
-        for key in getattr(t, "wait_fds", ()):
-            waiters = self._fd_waiters.get(key)
-            if waiters is not None:
-                waiters.discard(t)
+        for fd in getattr(t, "wait_fds", ()):
+            waiters = self._fd_waiters.get(fd)
+            if waiters is not None and waiters.pop(t, None) is not None:
                 if not waiters:
-                    del self._fd_waiters[key]
-                    self._unregister(key[0])
+                    del self._fd_waiters[fd]
+                self._update_registration(fd)
         t.wait_fds = []
         self.add(t)
-
-    def _unregister(self, fd):
-        if any(k[0] == fd for k in self._fd_waiters) or fd in self._wake_fds:
-            return
-        try:
-            self._sel.unregister(fd)
-        except (KeyError, ValueError):
-            pass
 
     def forget(self, t):
         """``t`` is gone (exited): drop it from every wait."""
@@ -98,7 +106,7 @@ class Scheduler:
         """A host fd that, when readable, runs ``callback`` in the idle loop
         (host signals, later console input and network sockets)."""
         self._wake_fds[fd] = callback
-        self._sel.register(fd, selectors.EVENT_READ, ("wake", fd))
+        self._update_registration(fd)
 
     # -- time and idling ---------------------------------------------------------------
     def expire_timers(self, now=None):
@@ -126,13 +134,14 @@ class Scheduler:
                 return False
             time.sleep(timeout)
             events = []
-        for key, _mask in events:
-            tag = key.data
-            if tag[0] == "wake":
-                self._wake_fds[tag[1]]()
-                continue
-            for t in list(self._fd_waiters.get(tag, ())):
-                self.wake(t)
+        for key, mask in events:
+            fd = key.data
+            callback = self._wake_fds.get(fd)
+            if callback is not None and mask & selectors.EVENT_READ:
+                callback()
+            for t, wanted in list(self._fd_waiters.get(fd, {}).items()):
+                if wanted & mask:
+                    self.wake(t)
         self.expire_timers()
         return True
 

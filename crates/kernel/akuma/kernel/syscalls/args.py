@@ -20,7 +20,7 @@ def s64(v):
 def path_arg(t, addr):
     """A NUL-terminated path from user memory (EFAULT, ENAMETOOLONG)."""
     try:
-        p = t.process.aspace.read_cstr(addr, PATH_MAX)
+        p = t.process.aspace.read_cstr(addr, PATH_MAX - 1)   # PATH_MAX counts the NUL
     except EFault:
         raise KernelError(EFAULT) from None
     if p is None:

@@ -103,7 +103,7 @@ def sys_mremap(t, old, old_size, new_size, flags, new_addr, *_):
     if vma is None or old + old_size > vma.end:
         return -EFAULT      # mremap(2): the old range is not entirely mapped
     if flags & MREMAP_FIXED:
-        if new_addr & (PAGE_SIZE - 1):
+        if new_addr & (PAGE_SIZE - 1) or (new_addr < old + old_size and old < new_addr + new_size):
             return -EINVAL
         a.unmap(new_addr, new_size)
         return _move(a, vma, old, old_size, new_size, new_addr)
