@@ -227,8 +227,7 @@ def test_undefined_instruction_is_an_exception_exit():
 
 
 def _run_with_watchdog(m):
-    th = threading.Thread(target=m.cpu.watchdog, args=(5000,), daemon=True)
-    th.start()
+    th = m.cpu.start_watchdog(5000)
     try:
         return m.cpu.run()
     finally:

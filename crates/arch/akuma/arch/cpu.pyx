@@ -286,7 +286,6 @@ cdef class Cpu:
         guest code runs, so a program that never makes a syscall is still
         preempted.  Runs without the GIL until ``stop_watchdog``."""
         cdef unsigned int slept
-        self._watching = True
         with nogil:
             while self._watching:
                 # Sleep in short steps so stop_watchdog takes effect quickly.
@@ -297,6 +296,16 @@ cdef class Cpu:
                 if self._running and self._watching:
                     self._ticked = True
                     self.tick_pending = 1
+
+    def start_watchdog(self, unsigned int tick_us):
+        """Start the watchdog thread (armed before it runs, so a stop that
+        comes first is never lost)."""
+        import threading
+        self._watching = True
+        t = threading.Thread(target=self.watchdog, args=(tick_us,), name="akuma-tick",
+                             daemon=True)
+        t.start()
+        return t
 
     def stop_watchdog(self):
         self._watching = False

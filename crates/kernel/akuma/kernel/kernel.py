@@ -231,9 +231,7 @@ class Kernel:
         """Run threads until ``until`` (a process) has exited, or until no
         process is left.  Returns that process's wait status."""
         self._install_host_signals()
-        watchdog = threading.Thread(target=self.cpu.watchdog, args=(self.tick_us,),
-                                    name="akuma-tick", daemon=True)
-        watchdog.start()
+        watchdog = self.cpu.start_watchdog(self.tick_us)
         try:
             while True:
                 self._deliver_host_signals()

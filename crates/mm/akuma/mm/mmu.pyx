@@ -366,43 +366,53 @@ cdef class PageTable:
     # -- range operations ----------------------------------------------------
     def unmap(self, uint64_t start, uint64_t end):
         """Drop the pages of [start, end) and their frames' references."""
-        cdef uint64_t va, *pte
-        cdef bint any = False
+        cdef uint64_t dropped
         with nogil:
-            va = start
-            while va < end:
-                pte = pt_walk(&self.a, va, False)
-                if pte == NULL:
-                    # Skip to the next leaf table.
-                    va = (va | 0x1FFFFF) + 1
-                    continue
-                if pte[0] & PTE_VALID:
-                    if frame_put(self.fr, pte[0] & ADDR_MASK) and (pte[0] & PTE_CODE):
-                        code_dirty(self.fr, pte[0] & ADDR_MASK)
-                    self.a.rss -= 1
-                    any = True
-                pte[0] = 0
-                va += PAGE
-        if any:
+            dropped = self._range(self.a.root, 0, 0, start, end, 0, True)
+        if dropped:
             self._stale()
 
     def protect(self, uint64_t start, uint64_t end, uint32_t prot):
         """Change the rights of present pages in [start, end)."""
-        cdef uint64_t va, *pte, e, bits = prot_to_pte(prot)
+        cdef uint64_t bits = prot_to_pte(prot)
         with nogil:
-            va = start
-            while va < end:
-                pte = pt_walk(&self.a, va, False)
-                if pte == NULL:
-                    va = (va | 0x1FFFFF) + 1
-                    continue
-                e = pte[0]
-                if e & PTE_VALID:
-                    # COW stays set: a write still breaks the share first.
-                    e = (e & ~(<uint64_t>(PTE_R | PTE_W | PTE_X))) | bits
-                    pte[0] = e
-                va += PAGE
+            self._range(self.a.root, 0, 0, start, end, bits, False)
         self._stale()
+
+    cdef uint64_t _range(self, uint64_t *t, int level, uint64_t base, uint64_t start,
+                         uint64_t end, uint64_t bits, bint drop) noexcept nogil:
+        """Visit the present leaf entries of [start, end) under table ``t``
+        (which maps ``base``): drop them, or give them the rights ``bits``
+        (a COW entry stays COW: a write still breaks the share first).
+        Only present tables are walked, so the whole 48-bit space is cheap."""
+        cdef uint64_t span = 1ULL << (39 - 9 * level)
+        cdef uint64_t lo, e, n = 0
+        cdef int i, first, last
+        if start < base:
+            start = base
+        if end > base + span * ENTRIES:
+            end = base + span * ENTRIES
+        if start >= end:
+            return 0
+        first = <int>((start - base) // span)
+        last = <int>((end - 1 - base) // span)
+        for i in range(first, last + 1):
+            e = t[i]
+            if e == 0:
+                continue
+            lo = base + <uint64_t>i * span
+            if level < 3:
+                n += self._range(<uint64_t *>e, level + 1, lo, start, end, bits, drop)
+            elif e & PTE_VALID:
+                if drop:
+                    if frame_put(self.fr, e & ADDR_MASK) and (e & PTE_CODE):
+                        code_dirty(self.fr, e & ADDR_MASK)
+                    self.a.rss -= 1
+                    t[i] = 0
+                else:
+                    t[i] = (e & ~(<uint64_t>(PTE_R | PTE_W | PTE_X))) | bits
+                n += 1
+        return n
 
     def move(self, uint64_t src, uint64_t dst, uint64_t length):
         """Move the pages of [src, src+length) to dst (mremap); the
