@@ -6,16 +6,14 @@ import pytest
 
 from workloads import guestlib
 from akuma.kernel import Kernel, wait_status_to_exit_code
-from akuma.vfs import Vfs, HostFs, HostStream, MemFs, make_devfs
+from akuma.cli.rootfs import minimal_root
+from akuma.vfs import HostStream
 
 
 def _kernel_running(prog, *args):
     exe = str(guestlib.build(prog))
-    vfs = Vfs()
     d = os.path.dirname(exe)
-    vfs.mount(d.encode(), HostFs(d.encode(), readonly=True))
-    vfs.mount(b"/tmp", MemFs())
-    vfs.mount(b"/dev", make_devfs())
+    vfs, _ = minimal_root([(d, d, True)], exe=lambda: b"")
     null = os.open(os.devnull, os.O_RDWR)
     files = [HostStream(os.dup(null), b"/dev/null") for _ in range(3)]
     os.close(null)
