@@ -42,8 +42,10 @@ def extensions():
                 # libunicorn.so.2 has no plain .so symlink in the wheel.
                 extra_link_args=[
                     "-l:libunicorn.so.2",
+                    # Installed layout: site-packages/akuma/<crate>/x.so next
+                    # to site-packages/unicorn/lib.  (Editable installs rely on
+                    # akuma.arch importing unicorn first.)
                     "-Wl,-rpath,$ORIGIN/../../unicorn/lib",
-                    f"-Wl,-rpath,{lib}",
                 ],
                 extra_compile_args=["-O2", "-Wno-unused-function"],
             ))
@@ -65,8 +67,21 @@ def cythonized():
     )
 
 
+def packages():
+    """Every crate's package and its subpackages (akuma.kernel.syscalls...)."""
+    found = []
+    for crate in CRATES:
+        root = os.path.join(HERE, "crates", crate, "akuma", crate)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            if "__init__.py" in filenames:
+                rel = os.path.relpath(dirpath, root)
+                found.append(f"akuma.{crate}" + ("" if rel == "." else "." + rel.replace(os.sep, ".")))
+    return found
+
+
 setup(
-    packages=[f"akuma.{c}" for c in CRATES],
+    packages=packages(),
     package_dir={f"akuma.{c}": os.path.join("crates", c, "akuma", c) for c in CRATES},
     package_data={f"akuma.{c}": ["*.pxd"] for c in CRATES},
     ext_modules=cythonized(),

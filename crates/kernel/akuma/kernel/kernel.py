@@ -17,7 +17,7 @@ from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STAC
                        AT_SECURE, AT_MINSIGSTKSZ)
 from akuma.elf.load import INTERP_BASE
 from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PROT_READ,
-                      PROT_WRITE, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
+                      PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
 from akuma.sched import Scheduler, RUNNABLE, BLOCKED
 from akuma.kernel.task import Process, Task
 from akuma.kernel.syscalls import table as systable
@@ -180,8 +180,10 @@ class Kernel:
                 iloaded = load_image(aspace, iimg, idata, base=INTERP_BASE)
                 entry, interp_base = iloaded.entry, iloaded.base
             aspace.brk_start = aspace.brk = (loaded.brk + 4095) & ~4095
-            aspace.map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE,
-                       name="[stack]")
+            # PT_GNU_STACK asks for an executable stack (old JITs, nested
+            # C functions); the default is RW.
+            stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if loaded.exec_stack else 0)
+            aspace.map(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
             c = proc.creds
             auxv = [(AT_PHDR, loaded.phdr), (AT_PHENT, 56), (AT_PHNUM, loaded.phnum),
                     (AT_PAGESZ, 4096), (AT_BASE, interp_base), (AT_FLAGS, 0),
