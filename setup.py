@@ -32,10 +32,10 @@ def extensions():
     exts = []
     for crate in CRATES:
         pkg_dir = os.path.join("crates", crate, "akuma", crate)
-        for pyx in sorted(glob.glob(os.path.join(pkg_dir, "*.pyx"))):
-            mod = os.path.splitext(os.path.basename(pyx))[0]
+        for pyx in sorted(glob.glob(os.path.join(pkg_dir, "**", "*.pyx"), recursive=True)):
+            rel = os.path.splitext(os.path.relpath(pyx, pkg_dir))[0]
             exts.append(Extension(
-                f"akuma.{crate}.{mod}",
+                f"akuma.{crate}." + rel.replace(os.sep, "."),
                 [pyx],
                 include_dirs=[include],
                 library_dirs=[lib],
