@@ -68,6 +68,10 @@ PROGRAMS = (
     "getppid_loop",
     "spin",
     "hwcap",
+    "fork",
+    "exec",
+    "signals",
+    "threads",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

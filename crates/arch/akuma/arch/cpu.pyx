@@ -58,6 +58,11 @@ SCR_EL3 = (3, 6, 1, 1, 0)
 TPIDR_EL0 = (3, 3, 13, 0, 2)
 TPIDRRO_EL0 = (3, 3, 13, 0, 3)
 
+# Register ids for CpuContext.set_reg/reg (contexts of tasks not loaded).
+REG_SP = UC_ARM64_REG_SP
+REG_PC = UC_ARM64_REG_PC
+REG_TPIDR_EL0 = UC_ARM64_REG_TPIDR_EL0
+
 
 cdef void _hook_intr(uc_engine *uc, uint32_t intno, void *user_data) noexcept with gil:
     (<Cpu>user_data)._on_intr(intno)
@@ -150,6 +155,34 @@ cdef class Cpu:
         cdef int i
         for i, v in enumerate(values):
             self.set_reg(_xreg(i), v)
+
+    def simd_state(self):
+        """(V0..V31 as 512 bytes, FPSR, FPCR) for signal frames."""
+        cdef unsigned char buf[512]
+        cdef uint32_t fpsr = 0, fpcr = 0
+        cdef int i
+        for i in range(32):
+            check(uc_reg_read(self.uc, UC_ARM64_REG_Q0 + i, &buf[16 * i]), "reg read q")
+        check(uc_reg_read(self.uc, UC_ARM64_REG_FPSR, &fpsr), "reg read fpsr")
+        check(uc_reg_read(self.uc, UC_ARM64_REG_FPCR, &fpcr), "reg read fpcr")
+        return bytes(buf[:512]), fpsr, fpcr
+
+    def set_simd_state(self, const unsigned char[:] vregs, uint32_t fpsr, uint32_t fpcr):
+        cdef int i
+        if vregs.shape[0] != 512:
+            raise ValueError("need 32 x 16 bytes")
+        for i in range(32):
+            check(uc_reg_write(self.uc, UC_ARM64_REG_Q0 + i, &vregs[16 * i]), "reg write q")
+        check(uc_reg_write(self.uc, UC_ARM64_REG_FPSR, &fpsr), "reg write fpsr")
+        check(uc_reg_write(self.uc, UC_ARM64_REG_FPCR, &fpcr), "reg write fpcr")
+
+    @property
+    def nzcv(self):
+        return self.reg(UC_ARM64_REG_NZCV)
+
+    @nzcv.setter
+    def nzcv(self, uint64_t v):
+        self.set_reg(UC_ARM64_REG_NZCV, v)
 
     @property
     def pc(self):
@@ -245,7 +278,7 @@ cdef class Cpu:
         cdef uint64_t r[7]
         cdef void *ptrs[7]
         cdef int i
-        cdef int64_t result
+        cdef uint64_t uresult
         cdef uint64_t pc
         if intno != EXCP_SWI:
             # PC is on the faulting instruction; the kernel turns it into a signal.
@@ -275,8 +308,15 @@ cdef class Cpu:
             uc_reg_write(self.uc, UC_ARM64_REG_PC, &pc)
             self._stop_requested = True
         else:
-            result = ret
-            uc_reg_write(self.uc, UC_ARM64_REG_X0, &result)
+            # -errno or a value up to 2^64-1 (rt_sigreturn restores any x0).
+            try:
+                if ret >= 0:
+                    uresult = ret
+                else:
+                    uresult = <uint64_t>(<int64_t>ret)
+            except (OverflowError, TypeError):
+                uresult = <uint64_t>(-5)       # EIO: a handler returned nonsense
+            uc_reg_write(self.uc, UC_ARM64_REG_X0, &uresult)
         if self._stop_requested:
             uc_emu_stop(self.uc)
 
@@ -338,6 +378,31 @@ cdef class CpuContext:
 
     def save(self):
         check(uc_context_save(self.cpu.uc, self.ctx), "context save")
+
+    def copy_from(self, CpuContext other):
+        """Become a copy of ``other`` (fork: the child starts where the
+        parent stopped)."""
+        cdef uc_context *tmp
+        # Through the CPU, then restored: unicorn has no context-to-context copy.
+        check(uc_context_alloc(self.cpu.uc, &tmp), "context alloc")
+        try:
+            check(uc_context_save(self.cpu.uc, tmp), "context save")
+            check(uc_context_restore(self.cpu.uc, other.ctx), "context restore")
+            check(uc_context_save(self.cpu.uc, self.ctx), "context save")
+            check(uc_context_restore(self.cpu.uc, tmp), "context restore")
+        finally:
+            uc_context_free(tmp)
+
+    def reg(self, int regid):
+        cdef uint64_t v = 0
+        check(uc_context_reg_read(self.ctx, regid, &v), "context reg read")
+        return v
+
+    def set_reg(self, int regid, uint64_t value):
+        check(uc_context_reg_write(self.ctx, regid, &value), "context reg write")
+
+    def set_x(self, int n, uint64_t value):
+        self.set_reg(_xreg(n), value)
 
     def restore(self):
         check(uc_context_restore(self.cpu.uc, self.ctx), "context restore")

@@ -70,6 +70,8 @@ cdef extern from "unicorn/unicorn.h" nogil:
     uc_err uc_context_save(uc_engine *uc, uc_context *context)
     uc_err uc_context_restore(uc_engine *uc, uc_context *context)
     uc_err uc_context_free(uc_context *context)
+    uc_err uc_context_reg_write(uc_context *ctx, int regid, const void *value)
+    uc_err uc_context_reg_read(uc_context *ctx, int regid, void *value)
     uc_err uc_free(void *mem)
 
     # uc_ctl is variadic; these are macros over it in the header.

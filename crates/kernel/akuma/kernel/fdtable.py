@@ -50,6 +50,17 @@ class FdTable:
         self.get(fd)
         (self._cloexec.add if on else self._cloexec.discard)(fd)
 
+    def copy(self):
+        """A new table referring to the same open files (fork)."""
+        t = FdTable()
+        for fd, f in self._files.items():
+            t.install_at(fd, f, fd in self._cloexec)
+        return t
+
+    def close_on_exec(self):
+        for fd in sorted(self._cloexec):
+            self.close(fd)
+
     def close_all(self):
         for fd in list(self._files):
             self.close(fd)

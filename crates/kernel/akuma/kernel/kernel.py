@@ -20,7 +20,12 @@ from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PR
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
 from akuma.sched import Scheduler, RUNNABLE, BLOCKED
 from akuma.kernel.task import Process, Task
+from akuma.kernel.lifecycle import Lifecycle
+from akuma.kernel.signals import Signals
+from akuma.kernel.futex import Futexes
 from akuma.kernel.syscalls import table as systable
+from akuma.kernel.syscalls.numbers import NAMES
+from akuma.arch import REG_SP, REG_TPIDR_EL0
 from akuma.kernel.syscalls.strace import Tracer
 
 TICK_US = 10_000
@@ -37,7 +42,17 @@ class ExecError(Exception):
         self.errno = errno
 
 
-class Kernel:
+# A page in every process holding `mov x8, #139; svc #0` (rt_sigreturn):
+# the return address of handlers installed without SA_RESTORER (glibc
+# expects the vDSO's).
+SIGRETURN_TRAMP = 0xFFFF_F000_0000
+_TRAMP_CODE = bytes.fromhex("681180d2" "010000d4")
+
+
+class Kernel(Lifecycle, Signals, Futexes):
+    _sp_reg = REG_SP
+    _tpidr_reg = REG_TPIDR_EL0
+
     def __init__(self, vfs, mem=512 << 20, strace=None, log=None, tick_us=TICK_US):
         self.log_file = log or sys.stderr
         self.cpu = Cpu(mem)
@@ -50,6 +65,7 @@ class Kernel:
         self.hostname = b"akuma"
         self.processes = {}
         self.tasks = {}
+        self.futex_queues = {}
         self._next_pid = 1
         self._loaded = None          # the task whose registers are in the CPU
         self._pristine = self.cpu.new_context()
@@ -192,6 +208,10 @@ class Kernel:
                     (AT_HWCAP2, self.hwcap2), (AT_CLKTCK, 100), (AT_SECURE, 0),
                     (AT_MINSIGSTKSZ, MINSIGSTKSZ)]
             sp = build_stack(aspace, STACK_TOP, argv, envp, auxv, path, os.urandom(16))
+            aspace.map(SIGRETURN_TRAMP, 4096, PROT_READ | PROT_WRITE, name="[sigpage]")
+            aspace.write(SIGRETURN_TRAMP, _TRAMP_CODE)
+            aspace.protect(SIGRETURN_TRAMP, 4096, PROT_READ | PROT_EXEC)
+            proc.sigreturn_tramp = SIGRETURN_TRAMP
         except OutOfMemory:
             raise ExecError(f"{path.decode(errors='replace')}: Cannot allocate memory", 126,
                             ENOMEM) from None
@@ -212,6 +232,7 @@ class Kernel:
         self.cpu.tls = 0
         task.context.save()
         self.cpu.flush_tlb()
+        # The CPU holds a fresh register file for `task` now.
 
     # -- the loop ------------------------------------------------------------------------
     def _unload(self):
@@ -260,6 +281,10 @@ class Kernel:
 
     def _run_slice(self, t):
         self._switch_to(t)
+        if self.deliverable(t):
+            self.deliver_signals(t)
+            if t.state != RUNNABLE:
+                return
         why = self.cpu.run()
         if why == RunExit.EXIT_TICK:
             # QEMU's TLB only resizes at a flush: flushing at the tick lets it
@@ -268,6 +293,12 @@ class Kernel:
             self.sched.poll(0)          # host I/O and timers, without waiting
             self.sched.requeue(t)
         elif why == RunExit.EXIT_STOP:
+            if t.state == BLOCKED:
+                # Remember the call it sleeps in (EINTR vs SA_RESTART), and
+                # never sleep on a signal that can be delivered now.
+                t.blocked_nr = NAMES.get(self.cpu.x(8))
+                if self.deliverable(t):
+                    self.sched.wake(t)
             self.sched.requeue(t)
         elif why == RunExit.EXIT_EXCEPTION:
             self._exception(t, self.cpu.exception)
@@ -313,33 +344,6 @@ class Kernel:
         else:
             self.force_signal(t, S.SIGILL, S.ILL_ILLOPC, pc, pc, f"exception {intno}")
 
-    def force_signal(self, t, sig, code, addr, pc, what=""):
-        """A synchronous fault: the thread cannot go on without handling it.
-        Until signal frames exist the default action applies."""
-        p = t.process
-        self.log(f"pid {p.pid} ({p.comm.decode(errors='replace')}): {S.signame(sig)} at "
-                 f"pc {pc:#x}" + (f": {what}" if what else f", address {addr:#x}"))
-        self.exit_process(p, sig | (0x80 if S.default_action(sig) == S.CORE else 0))
-
-    # -- signals --------------------------------------------------------------------------------
-    def send_signal(self, p, sig):
-        """Send ``sig`` to process ``p`` (default actions; user handlers come
-        with signal frames)."""
-        act = p.sigactions[sig]
-        if sig != S.SIGKILL and act.handler == S.SIG_IGN:
-            return
-        action = S.default_action(sig)
-        if sig != S.SIGKILL and act.handler not in (S.SIG_DFL, S.SIG_IGN):
-            p.pending_signals |= 1 << (sig - 1)
-            self.log(f"pid {p.pid}: {S.signame(sig)} has a handler, but handlers are not "
-                     "delivered yet; default action taken")
-        if action in (S.IGNORE, S.CONT):
-            return
-        if action == S.STOP:
-            self.log(f"pid {p.pid}: {S.signame(sig)} ignored (job control not implemented)")
-            return
-        self.exit_process(p, sig | (0x80 if action == S.CORE else 0))
-
     def _install_host_signals(self):
         """Ctrl+C and friends on the host go to the guest, never a Python
         traceback."""
@@ -380,32 +384,6 @@ class Kernel:
 
     def foreground_pgid(self):
         return 1
-
-    # -- exit -------------------------------------------------------------------------------------
-    def exit_thread(self, t, status):
-        p = t.process
-        live = [x for x in p.threads if x.state != "Z"]
-        if len(live) <= 1:
-            self.exit_process(p, status)
-            return
-        self.sched.forget(t)
-        self.cpu.request_stop()
-
-    def exit_process(self, p, status):
-        """``p`` is dead with wait status ``status``: free its memory and
-        files now; it stays a zombie for its parent."""
-        if not p.alive:
-            return
-        p.exit_status = status
-        for t in p.threads:
-            self.sched.forget(t)
-            if self._loaded is t:
-                self._loaded = None
-        p.fds.close_all()
-        p.aspace.release()
-        if self.cpu.task is not None and self.cpu.task.process is p:
-            self.cpu.request_stop()
-            self.cpu.interrupt()
 
     # -- host terminals -----------------------------------------------------------------------------
     def remember_host_tty(self, fd, attrs):

@@ -48,6 +48,12 @@ class Process:
         self.threads = []
         self.exit_status = None     # wait status word once dead
         self.pending_signals = 0    # bit mask of process-directed signals
+        self.siginfo = {}           # signal -> siginfo fields of the pending one
+        self.children = []
+        self.wait_queue = []        # tasks blocked in wait4/waitid on our children
+        self.exit_signal = 17       # SIGCHLD to the parent on exit (clone's low byte)
+        self.vfork_waiter = None    # the parent task blocked until we exec or exit
+        self.reaped = False
 
     @property
     def ppid(self):
@@ -72,6 +78,15 @@ class Task:
         self.wait_fds = []
         self.sleep_deadline = None  # an interrupted nanosleep resumes with it
         self.fault = None           # (signal, si_code, address) to deliver
+        self.pending = 0            # thread-directed pending signals (bit mask)
+        self.blocked_nr = None      # the syscall a blocked task sleeps in
+        self.altstack = (0, 2, 0)   # sigaltstack: sp, flags (SS_DISABLE), size
+        self.saved_sigmask = None   # sigsuspend's mask to restore after the handler
+        self.polling = False        # inside ppoll (its state survives the restart)
+        self.poll_deadline = None
+        self.futex_state = None
+        self.siginfo = {}
+        self.kernel = None
         process.threads.append(self)
 
     def __repr__(self):

@@ -414,6 +414,43 @@ cdef class PageTable:
                 n += 1
         return n
 
+    def clone_into(self, PageTable child):
+        """Make the empty ``child`` a copy-on-write duplicate of this table
+        (fork): private pages become COW in both, shared pages stay shared;
+        no data is copied."""
+        cdef int r
+        with nogil:
+            r = self._clone(self.a.root, child.a.root, 0, &child.a)
+        if r < 0:
+            raise MemoryError()
+        self.a.tlb_stale = True     # our writable entries are read-only now
+        self._stale()
+
+    cdef int _clone(self, uint64_t *src, uint64_t *dst, int level, AsState *ca) noexcept nogil:
+        cdef int i
+        cdef uint64_t e
+        cdef uint64_t *nt
+        for i in range(ENTRIES):
+            e = src[i]
+            if e == 0:
+                continue
+            if level < 3:
+                nt = <uint64_t *>calloc(ENTRIES, sizeof(uint64_t))
+                if nt == NULL:
+                    return -1
+                ca.tables += 1
+                dst[i] = <uint64_t>nt
+                if self._clone(<uint64_t *>e, nt, level + 1, ca) < 0:
+                    return -1
+            elif e & PTE_VALID:
+                if not (e & PTE_SHARED):
+                    e |= PTE_COW
+                    src[i] = e
+                self.fr.refcnt[(e & ADDR_MASK) // PAGE] += 1
+                dst[i] = e
+                ca.rss += 1
+        return 0
+
     def move(self, uint64_t src, uint64_t dst, uint64_t length):
         """Move the pages of [src, src+length) to dst (mremap); the
         destination must be empty.  Frames move, nothing is copied."""

@@ -33,6 +33,7 @@ class AddressSpace:
     """A process's memory: its VMAs and page table."""
 
     def __init__(self, frames, on_tlb_stale=None):
+        self._frames = frames
         self.pt = PageTable(frames)
         self.pt.on_tlb_stale = on_tlb_stale
         self.vmas = []
@@ -150,6 +151,16 @@ class AddressSpace:
 
     def buffers(self, addr, n, to_user):
         return self.pt.buffers(addr, n, to_user)
+
+    def fork(self):
+        """A copy-on-write duplicate (fork): same VMAs and break, pages
+        shared until either side writes."""
+        child = AddressSpace(self._frames, on_tlb_stale=self.pt.on_tlb_stale)
+        child.vmas = [replace(v) for v in self.vmas]
+        child.brk_start, child.brk, child.mmap_base = self.brk_start, self.brk, self.mmap_base
+        child._sync()
+        self.pt.clone_into(child.pt)
+        return child
 
     def release(self):
         """Drop every mapping (exit)."""

@@ -3,8 +3,9 @@ import struct
 
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
-from akuma.abi.errors import (EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, ERANGE, EISDIR,
+from akuma.abi.errors import (EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, EPIPE, ERANGE, EISDIR,
                               ESPIPE)
+from akuma.abi.signals import SIGPIPE
 from akuma.abi.stat import STAT_SIZE
 from akuma.mm import EFault
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
@@ -45,15 +46,31 @@ def _user_buffers(t, addr, n, to_user):
         raise KernelError(EFAULT) from None
 
 
-def _would_block(t, f):
-    """None (block until ready) or -EAGAIN for a file with no data yet."""
+def _would_block(t, f, write=False):
+    """None (block until ready) or -EAGAIN for a file that is not ready."""
     if f.flags & F.O_NONBLOCK:
         return -EAGAIN
+    if hasattr(f, "add_waiter"):
+        f.add_waiter(t)
+        t.kernel.sched.block(t)
+        return None
     fd = f.host_fd
     if fd is None:
         return -EAGAIN
-    t.kernel.sched.block(t, fds=[(fd, 1)])
+    t.kernel.sched.block(t, fds=[(fd, 4 if write else 1)])
     return None
+
+
+def _write_views(t, f, views):
+    try:
+        return f.writefrom(views)
+    except KernelError as e:
+        if e.errno == EPIPE:
+            t.kernel.send_signal(t.process, SIGPIPE, task=t)
+            return -EPIPE
+        if e.errno == EAGAIN and hasattr(f, "add_waiter"):
+            return _would_block(t, f, write=True)
+        raise
 
 
 def _ready_for_read(f):
@@ -79,7 +96,7 @@ def sys_write(t, fd, buf, count, *_):
     count = min(count, MAX_RW)
     if count == 0:
         return 0
-    return f.writefrom(_user_buffers(t, buf, count, False))
+    return _write_views(t, f, _user_buffers(t, buf, count, False))
 
 
 def _iovecs(t, iov, iovcnt):
@@ -124,7 +141,7 @@ def sys_writev(t, fd, iov, iovcnt, *_):
     views = _gather(t, _iovecs(t, iov, iovcnt), False)
     if not views:
         return 0
-    return f.writefrom(views)
+    return _write_views(t, f, views)
 
 
 @syscall("pread64", "fd rbuf size int")
@@ -275,6 +292,97 @@ def sys_getdents64(t, fd, dirp, count, *_):
     data = f.getdents64(min(count, MAX_RW))
     write_user(t, dirp, data)
     return len(data)
+
+
+@syscall("pipe2", "hex hex")
+def sys_pipe2(t, fds_ptr, flags, *_):
+    from akuma.kernel.pipe import Pipe, PipeEnd
+    flags = s32(flags)
+    if flags & ~(F.O_CLOEXEC | F.O_NONBLOCK | F.O_DIRECT):
+        return -EINVAL
+    p = t.process
+    pipe = Pipe(t.kernel.sched)
+    r, w = PipeEnd(pipe, False, flags), PipeEnd(pipe, True, flags)
+    cloexec = bool(flags & F.O_CLOEXEC)
+    rfd = p.fds.install(r, cloexec=cloexec, limit=_nofile(p))
+    try:
+        wfd = p.fds.install(w, cloexec=cloexec, limit=_nofile(p))
+    except KernelError:
+        p.fds.close(rfd)
+        w.close()
+        raise
+    try:
+        write_user(t, fds_ptr, struct.pack("<ii", rfd, wfd))
+    except KernelError:
+        p.fds.close(rfd)
+        p.fds.close(wfd)
+        raise
+    return 0
+
+
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
+
+
+@syscall("ppoll", "hex int hex hex size",
+         note="partial: pipes, host streams and regular files")
+def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
+    import time as _time
+    k = t.kernel
+    if nfds > 4096:
+        return -EINVAL
+    if getattr(t, "poll_deadline", None) is None and not getattr(t, "polling", False):
+        if sigmask:
+            if sigsetsize != 8:
+                return -EINVAL
+            (mask,) = struct.unpack("<Q", read_user(t, sigmask, 8))
+            t.saved_sigmask = t.sigmask
+            t.sigmask = mask & ~((1 << 8) | (1 << 18))
+        if tmo:
+            sec, nsec = struct.unpack("<qq", read_user(t, tmo, 16))
+            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+                return -EINVAL
+            t.poll_deadline = _time.monotonic() + sec + nsec / 1e9
+        t.polling = True
+    raw = bytearray(read_user(t, fds_ptr, 8 * nfds)) if nfds else bytearray()
+    ready = 0
+    waits = []
+    for i in range(nfds):
+        fd, events, _rev = struct.unpack_from("<ihh", raw, 8 * i)
+        rev = 0
+        if fd >= 0:
+            f = t.process.fds._files.get(fd)
+            if f is None:
+                rev = POLLNVAL
+            else:
+                r, w = f.poll_ready() if hasattr(f, "poll_ready") else (True, True)
+                if r and events & POLLIN:
+                    rev |= POLLIN
+                if w and events & POLLOUT:
+                    rev |= POLLOUT
+                if hasattr(f, "pipe") and f.readable and f.pipe.writers == 0:
+                    rev |= POLLHUP
+                if not rev:
+                    waits.append(f)
+        struct.pack_into("<h", raw, 8 * i + 6, rev)
+        ready += bool(rev)
+    deadline = getattr(t, "poll_deadline", None)
+    timed_out = tmo and (deadline is None or _time.monotonic() >= deadline)
+    if ready or timed_out:
+        t.polling = False
+        t.poll_deadline = None
+        if t.saved_sigmask is not None:
+            t.sigmask, t.saved_sigmask = t.saved_sigmask, None
+        if nfds:
+            write_user(t, fds_ptr, bytes(raw))
+        return ready
+    host = []
+    for f in waits:
+        if hasattr(f, "add_waiter"):
+            f.add_waiter(t)
+        elif f.host_fd is not None:
+            host.append((f.host_fd, 1))
+    k.sched.block(t, deadline=deadline, fds=host)
+    return None
 
 
 # -- the namespace ----------------------------------------------------------------------

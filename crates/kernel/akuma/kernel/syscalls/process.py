@@ -2,7 +2,8 @@
 import struct
 
 from akuma.abi import KernelError
-from akuma.abi.errors import EINVAL, EPERM, ESRCH
+from akuma.abi.errors import E2BIG, EFAULT, EINVAL, EPERM, ESRCH
+from akuma.mm import EFault
 from akuma.kernel.rlimit import RLIM_NLIMITS, RLIMIT_NOFILE
 from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall, ignored
@@ -197,6 +198,8 @@ def sys_getcpu(t, cpu, node, *_):
 
 
 PR_SET_NAME, PR_GET_NAME = 15, 16
+MAX_ARGS = 2 << 20          # argv + envp bytes (ARG_MAX with an 8 MiB stack)
+MAX_ARG_STRLEN = 32 * 4096  # one string
 
 
 @syscall("prctl", "int hex hex hex hex", note="partial: PR_SET_NAME, PR_GET_NAME")
@@ -214,3 +217,138 @@ def sys_prctl(t, option, a2, *_):
 
 
 ignored("personality", 0, "hex", note="partial: always PER_LINUX")
+
+
+# -- the life cycle -------------------------------------------------------------------
+
+@syscall("clone", "hex hex hex hex hex")
+def sys_clone(t, flags, stack, ptid, tls, ctid, *_):
+    # AArch64 order: flags, newsp, parent_tidptr, tls, child_tidptr.
+    return t.kernel.clone(t, flags, stack, ptid, tls, ctid)
+
+
+@syscall("clone3", "hex size")
+def sys_clone3(t, uargs, size, *_):
+    if size < 64 or size > 4096:
+        return -EINVAL
+    raw = read_user(t, uargs, min(size, 88))
+    (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+     tls) = struct.unpack_from("<8Q", raw)
+    if exit_signal & ~0xFF or flags & 0xFF:
+        return -EINVAL
+    sp = stack + stack_size if stack else 0
+    return t.kernel.clone(t, flags | exit_signal, sp, parent_tid, tls, child_tid)
+
+
+def _string_array(t, addr, limit=MAX_ARGS):
+    """argv/envp: NULL-terminated pointer array of strings (E2BIG, EFAULT)."""
+    out = []
+    total = 0
+    if addr == 0:
+        return out
+    while True:
+        (ptr,) = struct.unpack("<Q", read_user(t, addr + 8 * len(out), 8))
+        if ptr == 0:
+            return out
+        s = t.process.aspace.read_cstr(ptr, MAX_ARG_STRLEN) if ptr else None
+        if s is None:
+            raise KernelError(E2BIG)
+        total += len(s) + 1 + 8
+        if total > limit or len(out) >= 0x7FFFFFFF:
+            raise KernelError(E2BIG)
+        out.append(s)
+
+
+@syscall("execve", "path hex hex")
+def sys_execve(t, pathname, argv, envp, *_):
+    from akuma.kernel.syscalls.args import path_arg
+    from akuma.kernel.kernel import ExecError
+    path = path_arg(t, pathname)
+    try:
+        args = _string_array(t, argv)
+        env = _string_array(t, envp)
+    except EFault:
+        return -EFAULT
+    try:
+        t.kernel.execve(t, path, args, env)
+    except ExecError as e:
+        return -e.errno
+    return 0
+
+
+@syscall("wait4", "int hex hex hex")
+def sys_wait4(t, pid, wstatus, options, rusage, *_):
+    r = t.kernel.wait4(t, s32(pid), s32(options))
+    if r is None:
+        return None
+    cpid, status = r
+    if cpid and wstatus:
+        write_user(t, wstatus, struct.pack("<i", status))
+    if cpid and rusage:
+        write_user(t, rusage, b"\0" * 144)
+    return cpid
+
+
+P_ALL, P_PID, P_PGID = 0, 1, 2
+
+
+@syscall("waitid", "int int hex hex hex")
+def sys_waitid(t, idtype, id_, infop, options, rusage, *_):
+    from akuma.kernel.lifecycle import WNOHANG, WEXITED, WNOWAIT, _cld_code, _cld_status
+    idtype, id_, options = s32(idtype), s32(id_), s32(options)
+    if not options & WEXITED or options & WNOWAIT:
+        return -EINVAL
+    pid = {P_ALL: -1, P_PID: id_, P_PGID: -id_ if id_ else 0}.get(idtype)
+    if pid is None:
+        return -EINVAL
+    r = t.kernel.wait4(t, pid, options & WNOHANG)
+    if r is None:
+        return None
+    cpid, status = r
+    if infop:
+        info = bytearray(128)
+        if cpid:
+            struct.pack_into("<iiiiiIi", info, 0, 17, 0, _cld_code(status), 0, cpid, 0,
+                             _cld_status(status))
+        write_user(t, infop, bytes(info))
+    return 0
+
+
+# -- futex -------------------------------------------------------------------------------
+
+@syscall("futex", "hex int int hex hex int")
+def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3, *_):
+    from akuma.kernel import futex as FX
+    import time as _time
+    k = t.kernel
+    op = s32(op)
+    private = bool(op & FX.FUTEX_PRIVATE_FLAG)
+    cmd = op & 0x7F
+    if cmd in (FX.FUTEX_WAIT, FX.FUTEX_WAIT_BITSET):
+        deadline = None
+        if getattr(t, "futex_state", None) is None and timeout:
+            sec, nsec = struct.unpack("<qq", read_user(t, timeout, 16))
+            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+                return -EINVAL
+            ns = sec * 1_000_000_000 + nsec
+            if cmd == FX.FUTEX_WAIT:
+                deadline = _time.monotonic() + ns / 1e9
+            elif op & FX.FUTEX_CLOCK_REALTIME:
+                deadline = _time.monotonic() + (ns - _time.time_ns()) / 1e9
+            else:
+                # Absolute CLOCK_MONOTONIC as the guest sees it (since boot).
+                deadline = (ns + k.boot_ns) / 1e9
+        bitset = val3 & 0xFFFFFFFF if cmd == FX.FUTEX_WAIT_BITSET else FX.BITSET_ANY
+        return k.futex_wait(t, uaddr, val, deadline, bitset, private)
+    if cmd in (FX.FUTEX_WAKE, FX.FUTEX_WAKE_BITSET):
+        bitset = val3 & 0xFFFFFFFF if cmd == FX.FUTEX_WAKE_BITSET else FX.BITSET_ANY
+        if bitset == 0:
+            return -EINVAL
+        return k.futex_wake(t.process, uaddr, s32(val) if s32(val) > 0 else 0, bitset, private)
+    if cmd in (FX.FUTEX_REQUEUE, FX.FUTEX_CMP_REQUEUE):
+        return k.futex_requeue(t, uaddr, s32(val), timeout & 0x7FFFFFFF, uaddr2,
+                               val3 if cmd == FX.FUTEX_CMP_REQUEUE else None, private)
+    if cmd == FX.FUTEX_WAKE_OP:
+        return k.futex_wake_op(t, uaddr, s32(val), timeout & 0x7FFFFFFF, uaddr2,
+                               val3 & 0xFFFFFFFF, private)
+    return -38   # ENOSYS: PI futexes

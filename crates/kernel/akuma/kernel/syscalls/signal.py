@@ -4,7 +4,7 @@ with a handler installed is left pending and default actions apply."""
 import struct
 
 from akuma.abi import KernelError
-from akuma.abi.errors import EINVAL, ESRCH
+from akuma.abi.errors import EINTR, EINVAL, ESRCH
 from akuma.abi.signals import NSIG, SIGKILL, SIGSTOP
 from akuma.kernel.task import SigAction
 from akuma.kernel.syscalls.args import s32, read_user, write_user
@@ -61,6 +61,8 @@ def sys_rt_sigprocmask(t, how, nset, oset, sigsetsize, *_):
         write_user(t, oset, struct.pack("<Q", t.sigmask))
     if new is not None:
         t.sigmask = new & ~UNBLOCKABLE
+        if t.kernel.deliverable(t):
+            t.kernel.cpu.request_stop()     # a pending signal just got unblocked
     return 0
 
 
@@ -93,7 +95,7 @@ def sys_kill(t, pid, signum, *_):
         return -ESRCH
     for p in targets:
         if sig:
-            k.send_signal(p, sig)
+            k.send_signal(p, sig, pid=t.process.pid, uid=t.process.creds.uid)
     return 0
 
 
@@ -104,7 +106,8 @@ def sys_tgkill(t, tgid, tid, signum, *_):
     if task is None or task.process.pid != s32(tgid) or not task.process.alive:
         return -ESRCH
     if sig:
-        t.kernel.send_signal(task.process, sig)
+        t.kernel.send_signal(task.process, sig, code=-6, pid=t.process.pid,  # SI_TKILL
+                             uid=t.process.creds.uid, task=task)
     return 0
 
 
@@ -114,6 +117,29 @@ def sys_tkill(t, tid, signum, *_):
     if task is None:
         return -ESRCH
     return sys_tgkill(t, task.process.pid, tid, signum)
+
+
+@syscall("rt_sigreturn")
+def sys_rt_sigreturn(t, *_):
+    return t.kernel.sigreturn(t)
+
+
+@syscall("rt_sigsuspend", "hex size")
+def sys_rt_sigsuspend(t, mask, size, *_):
+    """Wait with a temporary mask for a signal with a handler; -EINTR.  The
+    frame saves the mask from before the call (Linux's saved_sigmask), so
+    sigreturn restores it."""
+    if size != 8:
+        return -EINVAL
+    if t.saved_sigmask is None:
+        (new,) = struct.unpack("<Q", read_user(t, mask, 8))
+        t.saved_sigmask = t.sigmask
+        t.sigmask = new & ~UNBLOCKABLE
+    if t.kernel.deliverable(t):
+        t.kernel.cpu.request_stop()      # deliver before returning to the program
+        return -EINTR
+    t.kernel.sched.block(t)
+    return None
 
 
 @syscall("rt_sigpending", "hex size")

@@ -1,0 +1,227 @@
+"""Signals: queueing, default actions, delivery on an AArch64 rt_sigframe
+(siginfo + ucontext with the general registers and the FP/SIMD state, as
+arch/arm64/kernel/signal.c lays it out) and rt_sigreturn.  A mixin of
+Kernel; delivery happens to the task loaded in the CPU, before it runs."""
+import struct
+
+from akuma.abi import signals as S
+from akuma.abi.errors import EINTR, EFAULT
+from akuma.mm import EFault
+
+SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 0x1, 0x2, 0x4
+SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x08000000, 0x10000000, 0x40000000, 0x80000000
+SA_RESTORER = 0x04000000
+SS_ONSTACK, SS_DISABLE = 1, 2
+UNBLOCKABLE = (1 << (S.SIGKILL - 1)) | (1 << (S.SIGSTOP - 1))
+
+# rt_sigframe layout (bytes)
+SIGINFO_SIZE = 128
+UC_OFF = SIGINFO_SIZE                 # struct ucontext
+UC_SIGMASK = UC_OFF + 40
+MCTX = UC_OFF + 176                   # struct sigcontext (16-aligned)
+MCTX_FAULT, MCTX_REGS = MCTX, MCTX + 8
+MCTX_SP, MCTX_PC, MCTX_PSTATE = MCTX + 256, MCTX + 264, MCTX + 272
+RESERVED = MCTX + 288                 # __reserved[4096]
+FRAME_SIZE = RESERVED + 4096
+FPSIMD_MAGIC, FPSIMD_SIZE = 0x46508001, 528
+NZCV_MASK = 0xF0000000
+
+# Syscalls that SA_RESTART restarts (others return EINTR when interrupted).
+_RESTARTABLE = {"read", "readv", "write", "writev", "wait4", "waitid", "futex", "pread64",
+                "pwrite64", "ioctl", "openat", "accept", "accept4", "recvfrom", "recvmsg",
+                "sendto", "sendmsg", "connect", "flock", "fcntl"}
+
+
+def _bit(sig):
+    return 1 << (sig - 1)
+
+
+class Signals:
+    # -- sending -----------------------------------------------------------------
+    def send_signal(self, p, sig, code=S.SI_USER, pid=0, uid=0, status=0, addr=0, task=None):
+        """Queue ``sig`` for process ``p`` (or one of its threads)."""
+        if not p.alive:
+            return
+        act = p.sigactions[sig]
+        if sig == S.SIGKILL:
+            self.exit_process(p, S.SIGKILL)
+            return
+        if sig == S.SIGCONT:
+            self._continue(p)
+        if act.handler == S.SIG_IGN or (act.handler == S.SIG_DFL and
+                                         S.default_action(sig) in (S.IGNORE, S.CONT)):
+            return
+        info = dict(code=code, pid=pid, uid=uid, status=status, addr=addr)
+        if task is not None:
+            task.pending |= _bit(sig)
+            task.siginfo[sig] = info
+            targets = [task]
+        else:
+            p.pending_signals |= _bit(sig)
+            p.siginfo[sig] = info
+            targets = [x for x in p.threads if x.state != "Z"]
+        # Wake a blocked thread that can take it, and get the running one
+        # back into the kernel loop to deliver it.
+        for x in targets:
+            if not x.sigmask & _bit(sig):
+                if x.state == "S":
+                    self.sched.wake(x)
+                break
+        if self.cpu.task is not None and self.cpu.task.process is p:
+            self.cpu.request_stop()
+
+    def _continue(self, p):
+        for x in p.threads:
+            if getattr(x, "stopped", False):
+                x.stopped = False
+                self.sched.add(x)
+
+    def deliverable(self, t):
+        return (t.pending | t.process.pending_signals) & ~t.sigmask
+
+    # -- delivery --------------------------------------------------------------------
+    def deliver_signals(self, t):
+        """Act on the pending, unblocked signals of the loaded task ``t``:
+        default actions, or a frame for the first handled one."""
+        while True:
+            ready = self.deliverable(t)
+            if not ready or not t.process.alive:
+                return
+            sig = (ready & -ready).bit_length()
+            p = t.process
+            if t.pending & _bit(sig):
+                t.pending &= ~_bit(sig)
+                info = t.siginfo.pop(sig, {})
+            else:
+                p.pending_signals &= ~_bit(sig)
+                info = p.siginfo.pop(sig, {})
+            act = p.sigactions[sig]
+            if act.handler == S.SIG_IGN:
+                continue
+            if act.handler == S.SIG_DFL:
+                action = S.default_action(sig)
+                if action in (S.IGNORE, S.CONT):
+                    continue
+                if action == S.STOP:
+                    self.log(f"pid {p.pid}: {S.signame(sig)}: stopping is not supported yet; "
+                             "ignored")
+                    continue
+                self.exit_process(p, sig | (0x80 if action == S.CORE else 0))
+                return
+            self._setup_frame(t, sig, act, info)
+            return
+
+    def _interrupted_syscall(self, t, act):
+        """A handled signal arrives while ``t`` sleeps in a syscall (PC is on
+        its SVC): restart it after the handler (SA_RESTART and restartable)
+        or make it return EINTR."""
+        name = t.blocked_nr
+        t.blocked_nr = None
+        t.sleep_deadline = None
+        t.polling, t.poll_deadline = False, None
+        if name is None:
+            return
+        if act.flags & SA_RESTART and name in _RESTARTABLE:
+            return                                   # PC stays on the SVC
+        self._futex_unqueue(t)
+        self.cpu.set_x(0, (-EINTR) & (2**64 - 1))
+        self.cpu.pc = self.cpu.pc + 4
+
+    def _setup_frame(self, t, sig, act, info):
+        cpu = self.cpu
+        self._interrupted_syscall(t, act)
+        x = cpu.xregs()
+        sp, pc, nzcv = cpu.sp, cpu.pc, cpu.nzcv
+        vregs, fpsr, fpcr = cpu.simd_state()
+        ss_sp, ss_flags, ss_size = t.altstack
+        on_alt = ss_size and ss_sp <= sp < ss_sp + ss_size
+        if act.flags & SA_ONSTACK and not ss_flags & SS_DISABLE and not on_alt:
+            top = ss_sp + ss_size
+        else:
+            top = sp
+        record = (top - 16) & ~15                   # frame record {fp, lr}
+        frame = (record - FRAME_SIZE) & ~15
+        buf = bytearray(FRAME_SIZE)
+        struct.pack_into("<iii", buf, 0, sig, 0, info.get("code", 0))
+        if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP):
+            struct.pack_into("<Q", buf, 16, info.get("addr", 0))
+        elif sig == S.SIGCHLD:
+            struct.pack_into("<iIi", buf, 16, info.get("pid", 0), info.get("uid", 0),
+                             info.get("status", 0))
+        else:
+            struct.pack_into("<iI", buf, 16, info.get("pid", 0), info.get("uid", 0))
+        struct.pack_into("<QiiQ", buf, UC_OFF + 16, ss_sp,
+                         (SS_ONSTACK if on_alt else 0) | (ss_flags & SS_DISABLE), 0, ss_size)
+        old_mask = t.sigmask if t.saved_sigmask is None else t.saved_sigmask
+        t.saved_sigmask = None
+        struct.pack_into("<Q", buf, UC_SIGMASK, old_mask)
+        struct.pack_into("<Q", buf, MCTX_FAULT, info.get("addr", 0))
+        struct.pack_into("<31Q", buf, MCTX_REGS, *x)
+        struct.pack_into("<QQQ", buf, MCTX_SP, sp, pc, nzcv)
+        struct.pack_into("<IIII", buf, RESERVED, FPSIMD_MAGIC, FPSIMD_SIZE, fpsr, fpcr)
+        buf[RESERVED + 16:RESERVED + 16 + 512] = vregs
+        # The terminator {0, 0} follows (already zero).
+        try:
+            t.process.aspace.write(frame, bytes(buf))
+            t.process.aspace.write(record, struct.pack("<QQ", x[29], x[30]))
+        except EFault:
+            # No room for the frame: Linux kills with SIGSEGV.
+            self.log(f"pid {t.process.pid}: cannot write a signal frame at {frame:#x}; "
+                     "killed by SIGSEGV")
+            self.exit_process(t.process, S.SIGSEGV | 0x80)
+            return
+        restorer = act.restorer if act.flags & SA_RESTORER else t.process.sigreturn_tramp
+        cpu.set_x(0, sig)
+        cpu.set_x(1, frame if act.flags & SA_SIGINFO else 0)
+        cpu.set_x(2, frame + UC_OFF if act.flags & SA_SIGINFO else 0)
+        cpu.set_x(29, record)
+        cpu.set_x(30, restorer)
+        cpu.sp = frame
+        cpu.pc = act.handler
+        t.sigmask = (old_mask | act.mask | (0 if act.flags & SA_NODEFER else _bit(sig))) \
+            & ~UNBLOCKABLE
+        if act.flags & SA_RESETHAND:
+            act.handler, act.flags = S.SIG_DFL, act.flags & ~SA_SIGINFO
+
+    def sigreturn(self, t):
+        """rt_sigreturn: restore everything the frame at SP saved.  Returns
+        the restored x0 (the SVC hook writes it back)."""
+        cpu = self.cpu
+        frame = cpu.sp
+        try:
+            buf = t.process.aspace.read(frame, FRAME_SIZE)
+        except EFault:
+            self.exit_process(t.process, S.SIGSEGV | 0x80)
+            return 0
+        x = list(struct.unpack_from("<31Q", buf, MCTX_REGS))
+        sp, pc, pstate = struct.unpack_from("<QQQ", buf, MCTX_SP)
+        (mask,) = struct.unpack_from("<Q", buf, UC_SIGMASK)
+        magic, size, fpsr, fpcr = struct.unpack_from("<IIII", buf, RESERVED)
+        if pc & 3:
+            self.exit_process(t.process, S.SIGSEGV | 0x80)
+            return 0
+        cpu.set_xregs(x)
+        cpu.sp = sp
+        cpu.pc = pc
+        cpu.nzcv = pstate & NZCV_MASK
+        if magic == FPSIMD_MAGIC and size == FPSIMD_SIZE:
+            cpu.set_simd_state(bytes(buf[RESERVED + 16:RESERVED + 528]), fpsr, fpcr)
+        t.sigmask = mask & ~UNBLOCKABLE
+        cpu.request_stop()          # PC changed: restart there (and deliver more)
+        return x[0]
+
+    def force_signal(self, t, sig, code, addr, pc, what=""):
+        """A synchronous fault: delivered to a handler if one is installed
+        and the signal not blocked; otherwise the process dies."""
+        p = t.process
+        act = p.sigactions[sig]
+        if act.handler not in (S.SIG_DFL, S.SIG_IGN) and not t.sigmask & _bit(sig):
+            t.pending |= _bit(sig)
+            t.siginfo[sig] = dict(code=code, addr=addr)
+            return
+        self.log(f"pid {p.pid} ({p.comm.decode(errors='replace')}): {S.signame(sig)} at "
+                 f"pc {pc:#x}" + (f": {what}" if what else f", address {addr:#x}"))
+        self.exit_process(p, sig | (0x80 if S.default_action(sig) == S.CORE else 0))
+
+
+__all__ = ["Signals", "EFAULT"]

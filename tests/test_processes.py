@@ -1,0 +1,54 @@
+"""fork/vfork/clone, execve, wait4, signals on real frames, and pthreads:
+guest programs compared with qemu-aarch64-static where qemu behaves like
+Linux, and with Linux semantics written out where it does not (qemu-user
+cannot exec another AArch64 program without binfmt_misc, and runs vfork as
+fork)."""
+from harness import test_env as _env
+
+
+def _lines(cp):
+    return cp.stdout.decode().splitlines()
+
+
+def test_fork_wait_cow_and_signals_to_children(guest, qemu, akuma):
+    exe = guest("fork")
+    got = akuma("run", exe)
+    ref = qemu(exe, env=_env())
+    assert got.returncode == 0, got.stderr
+    # Linux: a vfork child shares memory until it exits (qemu-user forks).
+    assert "vfork: status=7 shared=2" in _lines(got)
+    assert [line for line in _lines(got) if not line.startswith("vfork")] == \
+        [line for line in _lines(ref) if not line.startswith("vfork")]
+    assert "parent memory intact=1" in _lines(got)
+    assert "no children: ret=-1 errno=10" in _lines(got)            # ECHILD
+
+
+def test_execve_argv_env_cloexec_and_failure(guest, akuma):
+    exe = guest("exec")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    assert _lines(got) == [
+        "failed exec: ret=-1 errno=2",
+        f"child argv: [{exe}] [child] [two words] []",
+        "child env: AKUMA_EXEC=1",
+        "child fd3=open fd4=closed",
+        "exec child status=42",
+    ]
+
+
+def test_signal_frames_masks_and_restart(guest, qemu, akuma):
+    exe = guest("signals")
+    got = akuma("run", exe)
+    ref = qemu(exe, env=_env())
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == ref.stdout
+    assert "usr1: sig=10 code=0 from_self=1 fp_kept=1" in _lines(got)
+    assert "sigsuspend: ret=-1 errno=4 got=10 still_blocked=1" in _lines(got)
+
+
+def test_pthreads_mutex_condvar_tls_join(guest, qemu, akuma):
+    exe = guest("threads")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == qemu(exe, env=_env()).stdout
+    assert got.stdout == b"counter=80000 atomic=80000 tls_sum=606 main_tls=0\n"
