@@ -4,7 +4,7 @@ faster).  Usage: python benches/compare.py [--repeat N]"""
 import argparse
 import sys
 
-from workloads import WORKLOADS, SYSCALL_LOOP, command, best_of, guestlib
+from workloads import WORKLOADS, SYSCALL_LOOP, AKUMA_ONLY, command, best_of, guestlib
 
 
 def main():
@@ -17,17 +17,31 @@ def main():
     times = {}
     for name in WORKLOADS:
         for runner in ("akuma", "qemu"):
+            if runner == "qemu" and name in AKUMA_ONLY:
+                continue
             times[name, runner] = best_of(command(runner, name), opts.repeat)
     print(f"{'workload':28s} {'akuma s':>9s} {'qemu s':>9s} {'akuma/qemu':>11s}")
     for name in WORKLOADS:
-        a, q = times[name, "akuma"], times[name, "qemu"]
-        print(f"{name:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
+        a, q = times[name, "akuma"], times.get((name, "qemu"))
+        if q is None:
+            print(f"{name:28s} {a:9.3f} {'n/a':>9s} {'n/a':>11s}")
+        else:
+            print(f"{name:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
     # Per-call cost of a trivial syscall: the loop minus the same program
     # with zero iterations (start-up and exit cancel out).
     per = {r: (times["getppid x 2M", r] - times["getppid x 0", r]) / SYSCALL_LOOP * 1e6
            for r in ("akuma", "qemu")}
     print(f"{'getppid round trip (us)':28s} {per['akuma']:9.3f} {per['qemu']:9.3f} "
           f"{per['akuma'] / per['qemu']:11.2f}")
+    base = times["procbench x 0", "akuma"]
+    per_fork = (times["fork+exit+wait x 1000", "akuma"] - base) / 1000 * 1e3
+    q_fork = (times["fork+exit+wait x 1000", "qemu"] - times["procbench x 0", "qemu"]) / 1000 * 1e3
+    print(f"{'fork+exit+wait (ms)':28s} {per_fork:9.3f} {q_fork:9.3f} {per_fork / q_fork:11.2f}")
+    per_exec = (times["fork+exec+wait x 300", "akuma"] - base) / 300 * 1e3
+    print(f"{'fork+exec+exit+wait (ms)':28s} {per_exec:9.3f} {'n/a':>9s} {'n/a':>11s}")
+    a_sw = (times["pipe ping-pong x 20000", "akuma"] - base) / 40000 * 1e6
+    q_sw = (times["pipe ping-pong x 20000", "qemu"] - times["procbench x 0", "qemu"]) / 40000 * 1e6
+    print(f"{'switch via pipe (us)':28s} {a_sw:9.3f} {q_sw:9.3f} {a_sw / q_sw:11.2f}")
     # Compute without start-up: subtract each runner's whole-process hello.
     for name in ("sieve (20M)", "sha256 (64 MiB)"):
         a = times[name, "akuma"] - times["hello (whole process)", "akuma"]

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from workloads import WORKLOADS, ENV, command, guestlib
+from workloads import WORKLOADS, AKUMA_ONLY, ENV, command, guestlib
 
 
 @pytest.mark.parametrize("runner", ["akuma", "qemu"])
@@ -13,6 +13,8 @@ from workloads import WORKLOADS, ENV, command, guestlib
 def test_workload(benchmark, runner, name):
     if runner == "qemu" and not guestlib.qemu_path():
         pytest.skip("qemu-aarch64-static is not installed")
+    if runner == "qemu" and name in AKUMA_ONLY:
+        pytest.skip("qemu-user cannot exec another AArch64 program without binfmt_misc")
     cmd = command(runner, name)
     benchmark.group = name
     benchmark.extra_info["runner"] = runner

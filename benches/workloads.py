@@ -19,7 +19,13 @@ WORKLOADS = {
     "getppid x 2M": ("getppid_loop", (str(SYSCALL_LOOP),)),
     "getppid x 0": ("getppid_loop", ("0",)),
     "hello (whole process)": ("hello", ()),
+    "fork+exit+wait x 1000": ("procbench", ("fork", "1000")),
+    "fork+exec+wait x 300": ("procbench", ("exec", "300")),
+    "pipe ping-pong x 20000": ("procbench", ("pingpong", "20000")),
+    "procbench x 0": ("procbench", ("fork", "0")),
 }
+# qemu-user cannot exec another AArch64 program without binfmt_misc.
+AKUMA_ONLY = {"fork+exec+wait x 300"}
 
 
 def command(runner, name):

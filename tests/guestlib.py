@@ -72,6 +72,7 @@ PROGRAMS = (
     "exec",
     "signals",
     "threads",
+    "procbench",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -1,0 +1,45 @@
+/* Process benchmarks: `fork N` (fork+_exit+wait), `exec N`
+ * (fork+execve(self noop)+wait), `pingpong N` (a byte bounced between two
+ * processes through two pipes: 2N context switches). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "noop") == 0) return 0;
+    const char *mode = argc > 1 ? argv[1] : "fork";
+    long n = argc > 2 ? atol(argv[2]) : 1000;
+    if (strcmp(mode, "fork") == 0 || strcmp(mode, "exec") == 0) {
+        for (long i = 0; i < n; i++) {
+            pid_t p = fork();
+            if (p == 0) {
+                if (mode[0] == 'e') {
+                    char *args[] = {argv[0], "noop", NULL};
+                    execve(argv[0], args, NULL);
+                }
+                _exit(0);
+            }
+            int st;
+            if (waitpid(p, &st, 0) != p || st != 0) { printf("bad child\n"); return 1; }
+        }
+    } else if (strcmp(mode, "pingpong") == 0) {
+        int a[2], b[2];
+        if (pipe(a) || pipe(b)) return 1;
+        char c = 'x';
+        pid_t p = fork();
+        if (p == 0) {
+            for (long i = 0; i < n; i++) {
+                if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1) _exit(1);
+            }
+            _exit(0);
+        }
+        for (long i = 0; i < n; i++) {
+            if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1) return 1;
+        }
+        waitpid(p, NULL, 0);
+    }
+    printf("%s %ld done\n", mode, n);
+    return 0;
+}
