@@ -73,6 +73,7 @@ PROGRAMS = (
     "signals",
     "threads",
     "procbench",
+    "procmisc",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

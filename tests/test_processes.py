@@ -52,3 +52,25 @@ def test_pthreads_mutex_condvar_tls_join(guest, qemu, akuma):
     assert got.returncode == 0, got.stderr
     assert got.stdout == qemu(exe, env=_env()).stdout
     assert got.stdout == b"counter=80000 atomic=80000 tls_sum=606 main_tls=0\n"
+
+
+def test_timers_accounting_credentials_sessions(guest, akuma):
+    got = akuma("run", guest("procmisc"))
+    assert got.returncode == 0, got.stderr
+    # The first process is a session and group leader (like init, or a
+    # program started with setsid(1)); its child drops root for good.
+    assert got.stdout.decode().splitlines() == [
+        "itimer real: alarms>=3=1 interval_us=20000",
+        "alarm(0) returns 0",
+        "itimer virtual fired=1",
+        "rusage utime>=20ms=1",
+        "times ok=1",
+        "pid==pgid==sid: 1",
+        "setsid as leader: -1 errno=1",
+        "child setsid==pid: 1 sid=pgid=1",
+        "dropped: uid=1000 euid=1000 gid=1000",
+        "regain root: -1 errno=1",
+        "setgroups unprivileged: -1 errno=1",
+        "child status=0",
+        "children rusage ok",
+    ]

@@ -285,7 +285,12 @@ class Kernel(Lifecycle, Signals, Futexes):
             self.deliver_signals(t)
             if t.state != RUNNABLE:
                 return
+        t0 = time.perf_counter_ns()
         why = self.cpu.run()
+        spent = time.perf_counter_ns() - t0
+        t.utime_ns += spent
+        if t.process.itimers:
+            self.charge_itimers(t.process, spent)
         if why == RunExit.EXIT_TICK:
             # QEMU's TLB only resizes at a flush: flushing at the tick lets it
             # grow to the working set (DESIGN.md, "Faults and address spaces").

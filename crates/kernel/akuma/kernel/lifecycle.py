@@ -116,6 +116,7 @@ class Lifecycle:
         t.altstack = (0, 2, 0)
         t.clear_child_tid = 0
         self._release_vfork(p)
+        p.execed = True
         # _exec_into loaded fresh registers for t into the CPU and its context.
         self._loaded = t
         self.mmu.switch(p.aspace.pt)
@@ -197,6 +198,10 @@ class Lifecycle:
                              pid=p.pid, status=_cld_status(p.exit_status))
 
     def _reap(self, parent, child):
+        parent.child_utime_ns += child.cpu_ns() + child.child_utime_ns
+        for timer in child.itimers.values():
+            if hasattr(timer[1], "deadline"):
+                self.sched.arm(timer[1], None)
         if child in parent.children:
             parent.children.remove(child)
         child.reaped = True

@@ -76,6 +76,24 @@ class Signals:
                 x.stopped = False
                 self.sched.add(x)
 
+    def charge_itimers(self, p, spent_ns):
+        """ITIMER_VIRTUAL/PROF count down with the process's CPU time."""
+        from akuma.kernel.syscalls.timers import ITIMER_VIRTUAL, ITIMER_PROF
+        for which, sig in ((ITIMER_VIRTUAL, S.SIGVTALRM), (ITIMER_PROF, S.SIGPROF)):
+            entry = p.itimers.get(which)
+            if entry is None:
+                continue
+            interval, left = entry
+            left -= spent_ns
+            if left <= 0:
+                self.send_signal(p, sig, code=S.SI_KERNEL)
+                if interval:
+                    p.itimers[which] = (interval, interval)
+                else:
+                    del p.itimers[which]
+            else:
+                p.itimers[which] = (interval, left)
+
     def deliverable(self, t):
         return (t.pending | t.process.pending_signals) & ~t.sigmask
 

@@ -54,6 +54,14 @@ class Process:
         self.exit_signal = 17       # SIGCHLD to the parent on exit (clone's low byte)
         self.vfork_waiter = None    # the parent task blocked until we exec or exit
         self.reaped = False
+        self.execed = False
+        self.utime_ns = 0           # CPU time of dead threads and the live ones' totals
+        self.child_utime_ns = 0     # of reaped children (getrusage CHILDREN, times)
+        self.itimers = {}           # which -> (interval_ns, Timer or remaining ns)
+        self.start_ns = 0
+
+    def cpu_ns(self):
+        return self.utime_ns + sum(t.utime_ns for t in self.threads)
 
     @property
     def ppid(self):
@@ -85,6 +93,7 @@ class Task:
         self.polling = False        # inside ppoll (its state survives the restart)
         self.poll_deadline = None
         self.futex_state = None
+        self.utime_ns = 0           # time spent running guest code (and its syscalls)
         self.siginfo = {}
         self.kernel = None
         process.threads.append(self)

@@ -12,6 +12,18 @@ from collections import deque
 RUNNABLE, BLOCKED, ZOMBIE = "R", "S", "Z"
 
 
+class Timer:
+    """A callback at a monotonic deadline (interval timers, alarms)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.deadline = None
+
+    @property
+    def armed(self):
+        return self.deadline is not None
+
+
 class Scheduler:
     def __init__(self):
         self.runq = deque()
@@ -109,14 +121,31 @@ class Scheduler:
         self._update_registration(fd)
 
     # -- time and idling ---------------------------------------------------------------
+    def arm(self, timer, deadline):
+        """(Re)arm ``timer`` for ``deadline``; None disarms it."""
+        timer.deadline = deadline
+        if deadline is not None:
+            self._seq += 1
+            heapq.heappush(self._timers, (deadline, self._seq, timer))
+
+    def _stale(self, deadline, obj):
+        if isinstance(obj, Timer):
+            return obj.deadline != deadline
+        return obj.state != BLOCKED
+
     def expire_timers(self, now=None):
         now = time.monotonic() if now is None else now
         while self._timers and self._timers[0][0] <= now:
-            _, _, t = heapq.heappop(self._timers)
-            self.wake(t)
+            deadline, _, obj = heapq.heappop(self._timers)
+            if isinstance(obj, Timer):
+                if obj.deadline == deadline:
+                    obj.deadline = None
+                    obj.fn()
+            else:
+                self.wake(obj)
 
     def next_deadline(self):
-        while self._timers and self._timers[0][2].state != BLOCKED:
+        while self._timers and self._stale(self._timers[0][0], self._timers[0][2]):
             heapq.heappop(self._timers)
         return self._timers[0][0] if self._timers else None
 
@@ -147,4 +176,4 @@ class Scheduler:
 
     @property
     def idle_possible(self):
-        return bool(self._timers) or bool(self._fd_waiters)
+        return self.next_deadline() is not None or bool(self._fd_waiters)

@@ -1,0 +1,168 @@
+"""Credentials, process groups and sessions: set*id with Linux's rules
+(root may set anything; others only among their real, effective and saved
+ids, else EPERM), supplementary groups, setsid/setpgid."""
+import struct
+
+from akuma.abi.errors import EINVAL, EPERM, ESRCH, EACCES
+from akuma.kernel.syscalls.args import s32, read_user, write_user
+from akuma.kernel.syscalls.registry import syscall
+
+NGROUPS_MAX = 65536
+_KEEP = 0xFFFFFFFF          # (uid_t)-1: leave unchanged
+
+
+def _privileged(c):
+    return c.euid == 0
+
+
+def _allowed(c, v, ids):
+    return v == _KEEP or _privileged(c) or v in ids
+
+
+@syscall("setuid", "int")
+def sys_setuid(t, uid, *_):
+    c = t.process.creds
+    uid &= 0xFFFFFFFF
+    if uid == _KEEP:
+        return -EINVAL
+    if _privileged(c):
+        c.uid = c.euid = c.suid = uid
+    elif uid in (c.uid, c.suid):
+        c.euid = uid
+    else:
+        return -EPERM
+    return 0
+
+
+@syscall("setgid", "int")
+def sys_setgid(t, gid, *_):
+    c = t.process.creds
+    gid &= 0xFFFFFFFF
+    if gid == _KEEP:
+        return -EINVAL
+    if _privileged(c):
+        c.gid = c.egid = c.sgid = gid
+    elif gid in (c.gid, c.sgid):
+        c.egid = gid
+    else:
+        return -EPERM
+    return 0
+
+
+@syscall("setreuid", "int int")
+def sys_setreuid(t, ruid, euid, *_):
+    c = t.process.creds
+    ruid, euid = ruid & 0xFFFFFFFF, euid & 0xFFFFFFFF
+    if not _allowed(c, ruid, (c.uid, c.euid)) or not _allowed(c, euid, (c.uid, c.euid, c.suid)):
+        return -EPERM
+    old_ruid = c.uid
+    if ruid != _KEEP:
+        c.uid = ruid
+    if euid != _KEEP:
+        c.euid = euid
+    if ruid != _KEEP or (euid != _KEEP and euid != old_ruid):
+        c.suid = c.euid
+    return 0
+
+
+@syscall("setregid", "int int")
+def sys_setregid(t, rgid, egid, *_):
+    c = t.process.creds
+    rgid, egid = rgid & 0xFFFFFFFF, egid & 0xFFFFFFFF
+    if not _allowed(c, rgid, (c.gid, c.egid)) or not _allowed(c, egid, (c.gid, c.egid, c.sgid)):
+        return -EPERM
+    old_rgid = c.gid
+    if rgid != _KEEP:
+        c.gid = rgid
+    if egid != _KEEP:
+        c.egid = egid
+    if rgid != _KEEP or (egid != _KEEP and egid != old_rgid):
+        c.sgid = c.egid
+    return 0
+
+
+@syscall("setresuid", "int int int")
+def sys_setresuid(t, r, e, s, *_):
+    c = t.process.creds
+    ids = (c.uid, c.euid, c.suid)
+    vals = [v & 0xFFFFFFFF for v in (r, e, s)]
+    if not all(_allowed(c, v, ids) for v in vals):
+        return -EPERM
+    for name, v in zip(("uid", "euid", "suid"), vals):
+        if v != _KEEP:
+            setattr(c, name, v)
+    return 0
+
+
+@syscall("setresgid", "int int int")
+def sys_setresgid(t, r, e, s, *_):
+    c = t.process.creds
+    ids = (c.gid, c.egid, c.sgid)
+    vals = [v & 0xFFFFFFFF for v in (r, e, s)]
+    if not all(_allowed(c, v, ids) for v in vals):
+        return -EPERM
+    for name, v in zip(("gid", "egid", "sgid"), vals):
+        if v != _KEEP:
+            setattr(c, name, v)
+    return 0
+
+
+@syscall("setfsuid", "int")
+def sys_setfsuid(t, uid, *_):
+    return t.process.creds.euid      # fsuid follows euid here
+
+
+@syscall("setfsgid", "int")
+def sys_setfsgid(t, gid, *_):
+    return t.process.creds.egid
+
+
+@syscall("setgroups", "int hex")
+def sys_setgroups(t, size, lst, *_):
+    c = t.process.creds
+    size = s32(size)
+    if not _privileged(c):
+        return -EPERM
+    if size < 0 or size > NGROUPS_MAX:
+        return -EINVAL
+    c.groups = list(struct.unpack(f"<{size}I", read_user(t, lst, 4 * size))) if size else []
+    return 0
+
+
+@syscall("setsid")
+def sys_setsid(t, *_):
+    p = t.process
+    k = t.kernel
+    # A process group leader (or any process whose pid names a group)
+    # cannot start a session.
+    if p.pgid == p.pid or any(q.pgid == p.pid for q in k.processes.values() if q.alive):
+        return -EPERM
+    p.sid = p.pgid = p.pid
+    return p.sid
+
+
+@syscall("setpgid", "int int")
+def sys_setpgid(t, pid, pgid, *_):
+    k = t.kernel
+    me = t.process
+    pid, pgid = s32(pid), s32(pgid)
+    if pgid < 0:
+        return -EINVAL
+    target = me if pid in (0, me.pid) else k.processes.get(pid)
+    if target is None or not target.alive or (target is not me and target.parent is not me):
+        return -ESRCH
+    if target.sid == target.pid:
+        return -EPERM                 # a session leader cannot move
+    if target is not me and target.sid != me.sid:
+        return -EPERM
+    if target is not me and getattr(target, "execed", False):
+        return -EACCES
+    pgid = pgid or target.pid
+    if pgid != target.pid and not any(q.pgid == pgid and q.sid == me.sid and q.alive
+                                      for q in k.processes.values()):
+        return -EPERM
+    target.pgid = pgid
+    return 0
+
+
+__all__ = ["write_user"]
