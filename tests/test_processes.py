@@ -74,3 +74,23 @@ def test_timers_accounting_credentials_sessions(guest, akuma):
         "child status=0",
         "children rusage ok",
     ]
+
+
+def test_shebang_scripts_build_argv_like_linux(guest, akuma, tmp_path):
+    import shutil
+    shutil.copy(guest("args"), tmp_path / "args")
+    (tmp_path / "args").chmod(0o755)
+    (tmp_path / "script").write_bytes(f"#!{tmp_path}/args  one arg \nbody\n".encode())
+    (tmp_path / "script2").write_bytes(f"#!{tmp_path}/script\n".encode())
+    (tmp_path / "loop").write_bytes(f"#!{tmp_path}/loop\n".encode())
+    for name in ("script", "script2", "loop"):
+        (tmp_path / name).chmod(0o755)
+    got = akuma("run", "-v", f"{tmp_path}:{tmp_path}", "-w", str(tmp_path), "--",
+                "./script2", "x", env=_env(ARGS_QUIET_ENV="1"))
+    assert got.returncode == 0, got.stderr
+    assert _lines(got)[:6] == ["argc=5", f"argv[0]={tmp_path}/args", "argv[1]=one arg",
+                               f"argv[2]={tmp_path}/script", "argv[3]=./script2", "argv[4]=x"]
+    assert "AT_EXECFN=./script2" in _lines(got)
+    loop = akuma("run", "-v", f"{tmp_path}:{tmp_path}", "--", f"{tmp_path}/loop")
+    assert loop.returncode == 126
+    assert b"too many levels" in loop.stderr

@@ -8,7 +8,8 @@ import threading
 import time
 
 from akuma.abi import KernelError
-from akuma.abi.errors import E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC
+from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC,
+                              ELOOP)
 from akuma.abi import signals as S
 from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
 from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STACK_SIZE,
@@ -174,16 +175,38 @@ class Kernel(Lifecycle, Signals, Futexes):
         finally:
             f.close()
 
-    def _load_elf(self, path, cwd):
-        data = self._read_program(path, cwd)
+    def _load_elf(self, path, cwd, data=None):
+        if data is None:
+            data = self._read_program(path, cwd)
         try:
             return parse(data), data
         except ElfError as e:
             raise ExecError(f"{path.decode(errors='replace')}: {e}", 126) from None
 
+    def _resolve_scripts(self, path, argv, cwd):
+        """Follow `#!` lines as Linux's binfmt_script does: argv becomes
+        [interpreter, optional argument, script path as given, argv[1:]...];
+        at most 4 levels (ELOOP)."""
+        for _ in range(5):
+            data = self._read_program(path, cwd)
+            if data[:2] != b"#!":
+                return path, argv, data
+            line = data[2:256].split(b"\n", 1)[0].strip(b" \t\r")
+            if not line:
+                raise ExecError(f"{path.decode(errors='replace')}: bad interpreter line", 126,
+                                ENOEXEC)
+            interp, _, arg = line.replace(b"\t", b" ").partition(b" ")
+            arg = arg.strip(b" \t")
+            argv = [interp] + ([arg] if arg else []) + [path] + list(argv[1:])
+            path = interp
+        raise ExecError(f"{path.decode(errors='replace')}: too many levels of interpreters",
+                        126, ELOOP)
+
     def _exec_into(self, task, path, argv, envp):
         proc = task.process
-        img, data = self._load_elf(path, proc.cwd)
+        execfn = path
+        path, argv, data = self._resolve_scripts(path, argv, proc.cwd)
+        img, data = self._load_elf(path, proc.cwd, data)
         if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
             raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126,
                             E2BIG)
@@ -207,7 +230,7 @@ class Kernel(Lifecycle, Signals, Futexes):
                     (AT_GID, c.gid), (AT_EGID, c.egid), (AT_HWCAP, self.hwcap),
                     (AT_HWCAP2, self.hwcap2), (AT_CLKTCK, 100), (AT_SECURE, 0),
                     (AT_MINSIGSTKSZ, MINSIGSTKSZ)]
-            sp = build_stack(aspace, STACK_TOP, argv, envp, auxv, path, os.urandom(16))
+            sp = build_stack(aspace, STACK_TOP, argv, envp, auxv, execfn, os.urandom(16))
             aspace.map(SIGRETURN_TRAMP, 4096, PROT_READ | PROT_WRITE, name="[sigpage]")
             aspace.write(SIGRETURN_TRAMP, _TRAMP_CODE)
             aspace.protect(SIGRETURN_TRAMP, 4096, PROT_READ | PROT_EXEC)

@@ -168,7 +168,7 @@ class Ext2Fs(FileSystem):
         self.reserved_gdt = (sb.s_reserved_gdt_blocks
                              if sb.s_feature_compat & L.COMPAT_RESIZE_INODE else 0)
         self.max_size = L.max_file_size(self.bits)
-        self.dev = BlockDev(self.fd, bs, self.nblocks, self.readonly)
+        self.bdev = BlockDev(self.fd, bs, self.nblocks, self.readonly)
         if not self.readonly:
             try:
                 _hfcntl.flock(self.fd, _hfcntl.LOCK_EX | _hfcntl.LOCK_NB)
@@ -181,7 +181,7 @@ class Ext2Fs(FileSystem):
         per_block = bs // L.GROUP_DESC_SIZE
         for g in range(groups):
             blk, idx = divmod(g, per_block)
-            buf = self.dev.get(gdt_start + blk)
+            buf = self.bdev.get(gdt_start + blk)
             off = idx * L.GROUP_DESC_SIZE
             gd = L.parse(L.GROUP_DESC_C, buf[off:off + L.GROUP_DESC_SIZE],
                          f"group descriptor {g}")
@@ -204,7 +204,7 @@ class Ext2Fs(FileSystem):
             sb.s_mnt_count = (sb.s_mnt_count + 1) & 0xFFFF
             sb.s_mtime = now_s()
             self._write_super()
-            self.dev.flush(True)
+            self.bdev.flush(True)
 
     # -- geometry ------------------------------------------------------------------------
     def group_range(self, g):
@@ -259,9 +259,9 @@ class Ext2Fs(FileSystem):
     def _write_super(self):
         raw = L.build(L.SUPERBLOCK_C, self.sb, "superblock")
         blk, off = divmod(L.SUPERBLOCK_OFFSET, self.bs)
-        buf = self.dev.get(blk)
+        buf = self.bdev.get(blk)
         buf[off:off + L.SUPERBLOCK_SIZE] = raw
-        self.dev.put(blk, buf)
+        self.bdev.put(blk, buf)
         self._sb_dirty = False
 
     def _write_backup_supers(self):
@@ -271,18 +271,18 @@ class Ext2Fs(FileSystem):
             copy = Container(self.sb)
             copy.s_block_group_nr = g & 0xFFFF
             blk = self.group_range(g)[0]
-            buf = self.dev.get(blk)
+            buf = self.bdev.get(blk)
             buf[0:L.SUPERBLOCK_SIZE] = L.build(L.SUPERBLOCK_C, copy, "superblock")
-            self.dev.put(blk, buf)
+            self.bdev.put(blk, buf)
 
     def _write_group(self, g):
         per_block = self.bs // L.GROUP_DESC_SIZE
         blk, idx = divmod(g, per_block)
         blk += self.fdb + 1
         off = idx * L.GROUP_DESC_SIZE
-        buf = self.dev.get(blk)
+        buf = self.bdev.get(blk)
         buf[off:off + L.GROUP_DESC_SIZE] = L.build(L.GROUP_DESC_C, self.gds[g], "group desc")
-        self.dev.put(blk, buf)
+        self.bdev.put(blk, buf)
 
     def _commit(self):
         """Changed inodes, descriptors and superblock into the block cache."""
@@ -294,7 +294,7 @@ class Ext2Fs(FileSystem):
             self._write_group(self._dirty_groups.pop())
         if self._sb_dirty:
             self._write_super()
-        self.dev.trim()
+        self.bdev.trim()
 
     # -- inodes ----------------------------------------------------------------------------
     def inode_loc(self, ino):
@@ -306,16 +306,16 @@ class Ext2Fs(FileSystem):
 
     def read_raw_inode(self, ino):
         blk, off = self.inode_loc(ino)
-        buf = self.dev.get(blk)
+        buf = self.bdev.get(blk)
         return L.parse(L.INODE_C, buf[off:off + L.GOOD_OLD_INODE_SIZE], f"inode {ino}")
 
     def write_inode(self, inode):
         if inode.freed_ino:
             return
         blk, off = self.inode_loc(inode.ino)
-        buf = self.dev.get(blk)
+        buf = self.bdev.get(blk)
         buf[off:off + L.GOOD_OLD_INODE_SIZE] = L.build(L.INODE_C, inode.r, f"inode {inode.ino}")
-        self.dev.put(blk, buf)
+        self.bdev.put(blk, buf)
 
     def iget(self, ino, what="entry"):
         """The inode object for ``ino`` (validated; cached while in use)."""
@@ -357,9 +357,9 @@ class Ext2Fs(FileSystem):
         is_dir = mode & st.S_IFMT == st.S_IFDIR
         ino = self.alloc_inode(is_dir, (parent.ino - 1) // self.ipg)
         blk, off = self.inode_loc(ino)
-        buf = self.dev.get(blk)
+        buf = self.bdev.get(blk)
         buf[off:off + self.isz] = bytes(self.isz)
-        self.dev.put(blk, buf)
+        self.bdev.put(blk, buf)
         r = L.INODE_C.parse(bytes(L.GOOD_OLD_INODE_SIZE))
         t = now_s()
         r.i_mode = mode & 0xFFFF
@@ -399,7 +399,7 @@ class Ext2Fs(FileSystem):
     def _release_xattr(self, b):
         if not self.valid_data_block(b):
             return
-        buf = self.dev.get(b)
+        buf = self.bdev.get(b)
         try:
             h = L.XATTR_HEAD_C.parse(bytes(buf[:32]))
         except Exception:  # noqa: BLE001
@@ -408,7 +408,7 @@ class Ext2Fs(FileSystem):
             return
         if h.h_refcount > 1:
             set_u32(buf, 1, h.h_refcount - 1)
-            self.dev.put(b, buf)
+            self.bdev.put(b, buf)
         else:
             self.free_block(b)
 
@@ -434,7 +434,7 @@ class Ext2Fs(FileSystem):
                 continue
             start, end = self.group_range(g)
             n = end - start
-            bm = self.dev.get(gd.bg_block_bitmap)
+            bm = self.bdev.get(gd.bg_block_bitmap)
             s = goal - start if k == 0 and start <= goal < end else 0
             bit = find_zero_bit(bm, s, n)
             if bit < 0 and s:
@@ -445,7 +445,7 @@ class Ext2Fs(FileSystem):
             if self.is_meta(b):
                 self.error(f"group {g}: block bitmap marks metadata block {b} free")
             self._bitmap_set(bm, bit, True)
-            self.dev.put(gd.bg_block_bitmap, bm)
+            self.bdev.put(gd.bg_block_bitmap, bm)
             gd.bg_free_blocks_count -= 1
             self.sb.s_free_blocks_count = max(0, self.sb.s_free_blocks_count - 1)
             self._dirty_groups.add(g)
@@ -462,16 +462,16 @@ class Ext2Fs(FileSystem):
         g = self.group_of_block(b)
         gd = self.gds[g]
         start, end = self.group_range(g)
-        bm = self.dev.get(gd.bg_block_bitmap)
+        bm = self.bdev.get(gd.bg_block_bitmap)
         if not self._bitmap_set(bm, b - start, False):
             self.errors_seen = True
             return False
-        self.dev.put(gd.bg_block_bitmap, bm)
+        self.bdev.put(gd.bg_block_bitmap, bm)
         gd.bg_free_blocks_count = min(end - start, gd.bg_free_blocks_count + 1)
         self.sb.s_free_blocks_count = min(self.nblocks, self.sb.s_free_blocks_count + 1)
         self._dirty_groups.add(g)
         self._sb_dirty = True
-        self.dev.forget(b)
+        self.bdev.forget(b)
         return True
 
     def alloc_inode(self, is_dir, parent_group):
@@ -493,13 +493,13 @@ class Ext2Fs(FileSystem):
             gd = self.gds[g]
             if gd.bg_free_inodes_count == 0:
                 continue
-            bm = self.dev.get(gd.bg_inode_bitmap)
+            bm = self.bdev.get(gd.bg_inode_bitmap)
             start = self.first_ino - 1 if g == 0 else 0
             bit = find_zero_bit(bm, start, self.ipg)
             if bit < 0:
                 continue
             self._bitmap_set(bm, bit, True)
-            self.dev.put(gd.bg_inode_bitmap, bm)
+            self.bdev.put(gd.bg_inode_bitmap, bm)
             gd.bg_free_inodes_count -= 1
             if is_dir:
                 gd.bg_used_dirs_count = min(self.ipg, gd.bg_used_dirs_count + 1)
@@ -512,11 +512,11 @@ class Ext2Fs(FileSystem):
     def free_inode(self, ino, is_dir):
         g, bit = divmod(ino - 1, self.ipg)
         gd = self.gds[g]
-        bm = self.dev.get(gd.bg_inode_bitmap)
+        bm = self.bdev.get(gd.bg_inode_bitmap)
         if not self._bitmap_set(bm, bit, False):
             self.errors_seen = True
             return
-        self.dev.put(gd.bg_inode_bitmap, bm)
+        self.bdev.put(gd.bg_inode_bitmap, bm)
         gd.bg_free_inodes_count = min(self.ipg, gd.bg_free_inodes_count + 1)
         if is_dir:
             gd.bg_used_dirs_count = max(0, gd.bg_used_dirs_count - 1)
@@ -557,24 +557,24 @@ class Ext2Fs(FileSystem):
             r.i_block[slot] = b
             inode.add_blocks(1, b)
             if idxs:
-                self.dev.zero(b)
+                self.bdev.zero(b)
             else:
                 new = True
         else:
             self.check_data_block(b, what)
         last = len(idxs) - 1
         for depth, idx in enumerate(idxs):
-            buf = self.dev.get(b)
+            buf = self.bdev.get(b)
             child = get_u32(buf, idx)
             if child == 0:
                 if not alloc:
                     return 0
                 child = self.alloc_block(inode.goal())
                 set_u32(buf, idx, child)
-                self.dev.put(b, buf)
+                self.bdev.put(b, buf)
                 inode.add_blocks(1, child)
                 if depth < last:
-                    self.dev.zero(child)
+                    self.bdev.zero(child)
                 else:
                     new = True
                 b = child
@@ -622,7 +622,7 @@ class Ext2Fs(FileSystem):
     def _trunc_ind(self, inode, b, level, base, keep, visited):
         """Trim indirect block ``b`` (covering logical blocks from ``base``);
         True when it ends up empty (the caller frees it)."""
-        buf = self.dev.get(b)
+        buf = self.bdev.get(b)
         span = self.apb ** (level - 1)
         first = max(0, (keep - base) // span)
         changed = False
@@ -647,7 +647,7 @@ class Ext2Fs(FileSystem):
                 set_u32(buf, i, 0)
                 changed = True
         if changed:
-            self.dev.put(b, buf)
+            self.bdev.put(b, buf)
         return is_zero(buf)
 
     # -- whole-filesystem operations ---------------------------------------------------------
@@ -659,7 +659,7 @@ class Ext2Fs(FileSystem):
         self._commit()
         self.sb.s_wtime = now_s()
         self._write_super()
-        self.dev.flush(True)
+        self.bdev.flush(True)
 
     def unmount(self):
         """Flush and close.  Inodes unlinked while open are freed now; the
@@ -677,7 +677,7 @@ class Ext2Fs(FileSystem):
                 finally:
                     self._depth -= 1
                 self._commit()
-                self.dev.flush(True)
+                self.bdev.flush(True)
                 state = self.state_at_mount & 0xFFFF
                 if self.errors_seen:
                     state |= L.ERROR_FS
@@ -688,7 +688,7 @@ class Ext2Fs(FileSystem):
                          self.sb.s_feature_ro_compat)
                 if feats != self.features_at_mount:
                     self._write_backup_supers()
-                self.dev.flush(True)
+                self.bdev.flush(True)
         except KernelError:
             raise
         except Exception as e:   # noqa: BLE001
@@ -697,7 +697,7 @@ class Ext2Fs(FileSystem):
             raise KernelError(EIO, f"ext2: unmount: {e}") from None
         finally:
             self.closed = True
-            self.dev.clear()
+            self.bdev.clear()
             self._icache.clear()
             try:
                 os.close(self.fd)

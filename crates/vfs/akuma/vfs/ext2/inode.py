@@ -220,9 +220,9 @@ class Ext2File(Ext2Inode):
             if boff:
                 pb = fs.bmap(self, length // bs)
                 if pb:
-                    buf = fs.dev.get(pb)
+                    buf = fs.bdev.get(pb)
                     buf[boff:] = bytes(bs - boff)
-                    fs.dev.put(pb, buf)
+                    fs.bdev.put(pb, buf)
         self.set_size(length)
         self.touch()
 
@@ -241,7 +241,7 @@ class Ext2File(Ext2Inode):
             k = min(bs - boff, end - pos)
             pb = fs.bmap(self, lblk)
             if pb:
-                buf = fs.dev.get(pb)
+                buf = fs.bdev.get(pb)
                 out[pos - off:pos - off + k] = buf[boff:boff + k]
             pos += k
         return bytes(out)
@@ -283,11 +283,11 @@ class Ext2File(Ext2Inode):
                         break
                     raise
                 if k == bs:
-                    fs.dev.put(pb, bytearray(mv[done:done + k]))
+                    fs.bdev.put(pb, bytearray(mv[done:done + k]))
                 else:
-                    buf = fs.dev.zero(pb) if new else fs.dev.get(pb)
+                    buf = fs.bdev.zero(pb) if new else fs.bdev.get(pb)
                     buf[boff:boff + k] = mv[done:done + k]
-                    fs.dev.put(pb, buf)
+                    fs.bdev.put(pb, buf)
                 done += k
         finally:
             if done:
@@ -308,7 +308,7 @@ class Ext2Symlink(Ext2Inode):
         pb = self.fs.bmap(self, 0)
         if not pb:
             self.fs.error(f"inode {self.ino}: symlink without a block")
-        return bytes(self.fs.dev.get(pb)[:size])
+        return bytes(self.fs.bdev.get(pb)[:size])
 
 
 class Ext2Node(Ext2Inode):
@@ -341,7 +341,7 @@ class Ext2Dir(Ext2Inode):
             pb = fs.bmap(self, lb)
             if not pb:
                 fs.error(f"directory {self.ino}: hole at block {lb}")
-            yield lb, pb, fs.dev.get(pb)
+            yield lb, pb, fs.bdev.get(pb)
 
     def _parse(self, lb, buf):
         fs = self.fs
@@ -410,7 +410,7 @@ class Ext2Dir(Ext2Inode):
                         L.put_dirent(buf, off, ino, used, ename, eft)
                         off, rec = off + used, rec - used
                     L.put_dirent(buf, off, inode.ino, rec, name, ft)
-                    fs.dev.put(pb, buf)
+                    fs.bdev.put(pb, buf)
                     placed = True
                     break
             if placed:
@@ -420,7 +420,7 @@ class Ext2Dir(Ext2Inode):
             pb, _new = fs.bmap(self, lb, alloc=True)
             buf = bytearray(fs.bs)
             L.put_dirent(buf, 0, inode.ino, fs.bs, name, ft)
-            fs.dev.put(pb, buf)
+            fs.bdev.put(pb, buf)
             self.set_size(self.r.i_size + fs.bs)
         if self._dents is not None:
             self._dents[name] = (inode.ino, ft)
@@ -438,7 +438,7 @@ class Ext2Dir(Ext2Inode):
                         L.put_dirent(buf, poff, pino, prec + rec, pname, pft)
                     else:
                         L.put_dirent(buf, off, 0, rec, ename, eft)
-                    fs.dev.put(pb, buf)
+                    fs.bdev.put(pb, buf)
                     if self._dents is not None:
                         self._dents.pop(name, None)
                     self._changed()
@@ -453,7 +453,7 @@ class Ext2Dir(Ext2Inode):
             for off, ino, rec, ename, _eft in self._parse(lb, buf):
                 if ino and ename == name:
                     L.put_dirent(buf, off, inode.ino, rec, ename, ft)
-                    fs.dev.put(pb, buf)
+                    fs.bdev.put(pb, buf)
                     if self._dents is not None:
                         self._dents[name] = (inode.ino, ft)
                     self._changed()
@@ -500,7 +500,7 @@ class Ext2Dir(Ext2Inode):
             ft = L.FT_DIR if fs.filetype else 0
             L.put_dirent(buf, 0, d.ino, 12, b".", ft)
             L.put_dirent(buf, 12, self.ino, fs.bs - 12, b"..", ft)
-            fs.dev.put(pb, buf)
+            fs.bdev.put(pb, buf)
             d.set_size(fs.bs)
             d.r.i_links_count = 2
         d = self._make(name, st.S_IFDIR | (mode & 0o7777), uid, gid, init)
@@ -537,7 +537,7 @@ class Ext2Dir(Ext2Inode):
                 pb, _new = fs.bmap(s, 0, alloc=True)
                 buf = bytearray(fs.bs)
                 buf[:len(target)] = target
-                fs.dev.put(pb, buf)
+                fs.bdev.put(pb, buf)
             s.set_size(len(target))
         return self._make(name, st.S_IFLNK | 0o777, uid, gid, init)
 
