@@ -74,6 +74,7 @@ PROGRAMS = (
     "threads",
     "procbench",
     "procmisc",
+    "sigadv",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -94,3 +94,13 @@ def test_shebang_scripts_build_argv_like_linux(guest, akuma, tmp_path):
     loop = akuma("run", "-v", f"{tmp_path}:{tmp_path}", "--", f"{tmp_path}/loop")
     assert loop.returncode == 126
     assert b"too many levels" in loop.stderr
+
+
+def test_job_control_rt_queues_sigtimedwait_nesting_storm(guest, qemu, akuma):
+    exe = guest("sigadv")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == qemu(exe, env=_env()).stdout
+    lines = _lines(got)
+    assert lines[:3] == ["stopped=1 sig=19", "continued=1", "exited=1 status=5"]
+    assert "storm=100" in lines and "nested=111" in lines

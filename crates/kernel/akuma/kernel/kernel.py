@@ -19,7 +19,7 @@ from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STAC
 from akuma.elf.load import INTERP_BASE
 from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PROT_READ,
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
-from akuma.sched import Scheduler, RUNNABLE, BLOCKED
+from akuma.sched import Scheduler, RUNNABLE, BLOCKED, STOPPED
 from akuma.kernel.task import Process, Task
 from akuma.kernel.lifecycle import Lifecycle
 from akuma.kernel.signals import Signals
@@ -306,6 +306,8 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._switch_to(t)
         if self.deliverable(t):
             self.deliver_signals(t)
+            if t.stopped and t.state == RUNNABLE:
+                t.state = STOPPED           # parked until SIGCONT
             if t.state != RUNNABLE:
                 return
         t0 = time.perf_counter_ns()

@@ -221,6 +221,11 @@ class Lifecycle:
             if not c.alive:
                 self._reap(p, c)
                 return c.pid, c.exit_status
+            report = c.wait_report
+            if report and (report[0] == "stopped" and options & WUNTRACED or
+                           report[0] == "continued" and options & WCONTINUED):
+                c.wait_report = None
+                return c.pid, (report[1] << 8 | 0x7F) if report[0] == "stopped" else 0xFFFF
         if options & WNOHANG:
             return 0, 0
         p.wait_queue.append(t)

@@ -12,6 +12,7 @@ SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 0x1, 0x2, 0x4
 SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x08000000, 0x10000000, 0x40000000, 0x80000000
 SA_RESTORER = 0x04000000
 SS_ONSTACK, SS_DISABLE = 1, 2
+CLD_STOPPED, CLD_CONTINUED = 5, 6
 UNBLOCKABLE = (1 << (S.SIGKILL - 1)) | (1 << (S.SIGSTOP - 1))
 
 # rt_sigframe layout (bytes)
@@ -36,9 +37,46 @@ def _bit(sig):
     return 1 << (sig - 1)
 
 
+def _enqueue(owner, field, queues, sig, info):
+    """Standard signals coalesce; real-time signals queue each instance
+    with its value."""
+    q = queues.setdefault(sig, [])
+    if sig < S.SIGRTMIN and q:
+        return
+    if len(q) >= 4096:
+        return                          # RLIMIT_SIGPENDING-ish
+    q.append(info)
+    setattr(owner, field, getattr(owner, field) | _bit(sig))
+
+
+def _dequeue(owner, field, queues, sig):
+    q = queues.get(sig)
+    info = q.pop(0) if q else {}
+    if not q:
+        queues.pop(sig, None)
+        setattr(owner, field, getattr(owner, field) & ~_bit(sig))
+    return info
+
+
+def pack_siginfo(sig, info):
+    """The 128-byte siginfo_t for ``info`` (rt_sigtimedwait, frames)."""
+    buf = bytearray(SIGINFO_SIZE)
+    struct.pack_into("<iii", buf, 0, sig, 0, info.get("code", 0))
+    if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP):
+        struct.pack_into("<Q", buf, 16, info.get("addr", 0))
+    elif sig == S.SIGCHLD:
+        struct.pack_into("<iIi", buf, 16, info.get("pid", 0), info.get("uid", 0),
+                         info.get("status", 0))
+    else:
+        struct.pack_into("<iIQ", buf, 16, info.get("pid", 0), info.get("uid", 0),
+                         info.get("value", 0))
+    return bytes(buf)
+
+
 class Signals:
     # -- sending -----------------------------------------------------------------
-    def send_signal(self, p, sig, code=S.SI_USER, pid=0, uid=0, status=0, addr=0, task=None):
+    def send_signal(self, p, sig, code=S.SI_USER, pid=0, uid=0, status=0, addr=0, task=None,
+                    value=0):
         """Queue ``sig`` for process ``p`` (or one of its threads)."""
         if not p.alive:
             return
@@ -46,20 +84,30 @@ class Signals:
         if sig == S.SIGKILL:
             self.exit_process(p, S.SIGKILL)
             return
+        stops = _bit(S.SIGSTOP) | _bit(S.SIGTSTP) | _bit(S.SIGTTIN) | _bit(S.SIGTTOU)
         if sig == S.SIGCONT:
+            # SIGCONT resumes even when caught or ignored, and discards
+            # pending stop signals.
+            p.pending_signals &= ~stops
+            for x in p.threads:
+                x.pending &= ~stops
             self._continue(p)
+        elif _bit(sig) & stops:
+            p.pending_signals &= ~_bit(S.SIGCONT)
         if act.handler == S.SIG_IGN or (act.handler == S.SIG_DFL and
                                          S.default_action(sig) in (S.IGNORE, S.CONT)):
             return
-        info = dict(code=code, pid=pid, uid=uid, status=status, addr=addr)
+        info = dict(code=code, pid=pid, uid=uid, status=status, addr=addr, value=value)
         if task is not None:
-            task.pending |= _bit(sig)
-            task.siginfo[sig] = info
+            _enqueue(task, "pending", task.siginfo, sig, info)
             targets = [task]
         else:
-            p.pending_signals |= _bit(sig)
-            p.siginfo[sig] = info
+            _enqueue(p, "pending_signals", p.siginfo, sig, info)
             targets = [x for x in p.threads if x.state != "Z"]
+        for x in targets:
+            if x.state == "S" and x.sigwait_set & _bit(sig):
+                self.sched.wake(x)          # rt_sigtimedwait takes blocked signals
+                break
         # Wake a blocked thread that can take it, and get the running one
         # back into the kernel loop to deliver it.
         for x in targets:
@@ -71,10 +119,36 @@ class Signals:
             self.cpu.request_stop()
 
     def _continue(self, p):
+        if not p.stopped:
+            return
+        p.stopped = False
+        p.wait_report = ("continued", 0)
         for x in p.threads:
-            if getattr(x, "stopped", False):
-                x.stopped = False
+            x.stopped = False
+            if x.state == "T":
                 self.sched.add(x)
+        self._report_to_parent(p, CLD_CONTINUED, S.SIGCONT)
+
+    def _stop(self, p, sig):
+        """Default action of SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU: every thread
+        parks (blocked ones when they wake); the parent hears of it."""
+        p.stopped = True
+        p.wait_report = ("stopped", sig)
+        for x in p.threads:
+            x.stopped = True
+            if x is self.cpu.task:
+                self.cpu.request_stop()
+        self._report_to_parent(p, CLD_STOPPED, sig)
+
+    def _report_to_parent(self, p, code, sig):
+        parent = p.parent
+        if parent is None or not parent.alive:
+            return
+        for w in list(parent.wait_queue):
+            self.sched.wake(w)
+        parent.wait_queue.clear()
+        if not parent.sigactions[S.SIGCHLD].flags & SA_NOCLDSTOP:
+            self.send_signal(parent, S.SIGCHLD, code=code, pid=p.pid, status=sig)
 
     def charge_itimers(self, p, spent_ns):
         """ITIMER_VIRTUAL/PROF count down with the process's CPU time."""
@@ -94,6 +168,12 @@ class Signals:
             else:
                 p.itimers[which] = (interval, left)
 
+    def dequeue_signal(self, t, sig):
+        """Take one instance of ``sig`` (thread queue first); its siginfo."""
+        if t.pending & _bit(sig):
+            return _dequeue(t, "pending", t.siginfo, sig)
+        return _dequeue(t.process, "pending_signals", t.process.siginfo, sig)
+
     def deliverable(self, t):
         return (t.pending | t.process.pending_signals) & ~t.sigmask
 
@@ -107,12 +187,7 @@ class Signals:
                 return
             sig = (ready & -ready).bit_length()
             p = t.process
-            if t.pending & _bit(sig):
-                t.pending &= ~_bit(sig)
-                info = t.siginfo.pop(sig, {})
-            else:
-                p.pending_signals &= ~_bit(sig)
-                info = p.siginfo.pop(sig, {})
+            info = self.dequeue_signal(t, sig)
             act = p.sigactions[sig]
             if act.handler == S.SIG_IGN:
                 continue
@@ -121,9 +196,8 @@ class Signals:
                 if action in (S.IGNORE, S.CONT):
                     continue
                 if action == S.STOP:
-                    self.log(f"pid {p.pid}: {S.signame(sig)}: stopping is not supported yet; "
-                             "ignored")
-                    continue
+                    self._stop(p, sig)
+                    return
                 self.exit_process(p, sig | (0x80 if action == S.CORE else 0))
                 return
             self._setup_frame(t, sig, act, info)
@@ -137,6 +211,7 @@ class Signals:
         t.blocked_nr = None
         t.sleep_deadline = None
         t.polling, t.poll_deadline = False, None
+        t.sigwait_set, t.sigwait_deadline = 0, None
         if name is None:
             return
         if act.flags & SA_RESTART and name in _RESTARTABLE:
@@ -160,14 +235,7 @@ class Signals:
         record = (top - 16) & ~15                   # frame record {fp, lr}
         frame = (record - FRAME_SIZE) & ~15
         buf = bytearray(FRAME_SIZE)
-        struct.pack_into("<iii", buf, 0, sig, 0, info.get("code", 0))
-        if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP):
-            struct.pack_into("<Q", buf, 16, info.get("addr", 0))
-        elif sig == S.SIGCHLD:
-            struct.pack_into("<iIi", buf, 16, info.get("pid", 0), info.get("uid", 0),
-                             info.get("status", 0))
-        else:
-            struct.pack_into("<iI", buf, 16, info.get("pid", 0), info.get("uid", 0))
+        buf[:SIGINFO_SIZE] = pack_siginfo(sig, info)
         struct.pack_into("<QiiQ", buf, UC_OFF + 16, ss_sp,
                          (SS_ONSTACK if on_alt else 0) | (ss_flags & SS_DISABLE), 0, ss_size)
         old_mask = t.sigmask if t.saved_sigmask is None else t.saved_sigmask
@@ -235,7 +303,7 @@ class Signals:
         act = p.sigactions[sig]
         if act.handler not in (S.SIG_DFL, S.SIG_IGN) and not t.sigmask & _bit(sig):
             t.pending |= _bit(sig)
-            t.siginfo[sig] = dict(code=code, addr=addr)
+            _enqueue(t, "pending", t.siginfo, sig, dict(code=code, addr=addr))
             return
         self.log(f"pid {p.pid} ({p.comm.decode(errors='replace')}): {S.signame(sig)} at "
                  f"pc {pc:#x}" + (f": {what}" if what else f", address {addr:#x}"))

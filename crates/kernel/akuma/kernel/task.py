@@ -55,6 +55,8 @@ class Process:
         self.vfork_waiter = None    # the parent task blocked until we exec or exit
         self.reaped = False
         self.execed = False
+        self.stopped = False
+        self.wait_report = None     # ("stopped", sig) or ("continued", 0) for wait
         self.utime_ns = 0           # CPU time of dead threads and the live ones' totals
         self.child_utime_ns = 0     # of reaped children (getrusage CHILDREN, times)
         self.itimers = {}           # which -> (interval_ns, Timer or remaining ns)
@@ -91,9 +93,12 @@ class Task:
         self.altstack = (0, 2, 0)   # sigaltstack: sp, flags (SS_DISABLE), size
         self.saved_sigmask = None   # sigsuspend's mask to restore after the handler
         self.polling = False        # inside ppoll (its state survives the restart)
+        self.sigwait_set = 0        # signals rt_sigtimedwait waits for
+        self.sigwait_deadline = None
         self.poll_deadline = None
         self.futex_state = None
         self.utime_ns = 0           # time spent running guest code (and its syscalls)
+        self.stopped = False
         self.siginfo = {}
         self.kernel = None
         process.threads.append(self)

@@ -9,7 +9,7 @@ import selectors
 import time
 from collections import deque
 
-RUNNABLE, BLOCKED, ZOMBIE = "R", "S", "Z"
+RUNNABLE, BLOCKED, ZOMBIE, STOPPED = "R", "S", "Z", "T"
 
 
 class Timer:
@@ -44,6 +44,9 @@ class Scheduler:
         while self.runq:
             t = self.runq.popleft()
             if t.state == RUNNABLE:
+                if getattr(t, "stopped", False):
+                    t.state = STOPPED       # job control: parked until SIGCONT
+                    continue
                 return t
         return None
 

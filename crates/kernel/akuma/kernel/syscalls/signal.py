@@ -4,7 +4,7 @@ with a handler installed is left pending and default actions apply."""
 import struct
 
 from akuma.abi import KernelError
-from akuma.abi.errors import EINTR, EINVAL, ESRCH
+from akuma.abi.errors import EAGAIN, EINTR, EINVAL, EPERM, ESRCH
 from akuma.abi.signals import NSIG, SIGKILL, SIGSTOP
 from akuma.kernel.task import SigAction
 from akuma.kernel.syscalls.args import s32, read_user, write_user
@@ -148,3 +148,64 @@ def sys_rt_sigpending(t, setp, size, *_):
         return -EINVAL
     write_user(t, setp, struct.pack("<Q", t.process.pending_signals)[:size])
     return 0
+
+
+def _queueinfo(t, target_proc, task, sig, uinfo):
+    raw = read_user(t, uinfo, 128)
+    code, = struct.unpack_from("<i", raw, 8)
+    pid, uid, value = struct.unpack_from("<iIQ", raw, 16)
+    # Only the kernel may claim kernel si_codes, except to oneself (Linux).
+    if (code >= 0 or code == -6) and target_proc is not t.process:
+        return -EPERM
+    t.kernel.send_signal(target_proc, sig, code=code, pid=pid, uid=uid, value=value, task=task)
+    return 0
+
+
+@syscall("rt_sigqueueinfo", "int sig hex")
+def sys_rt_sigqueueinfo(t, tgid, signum, uinfo, *_):
+    sig = _sig(signum)
+    p = t.kernel.processes.get(s32(tgid))
+    if p is None or not p.alive:
+        return -ESRCH
+    return _queueinfo(t, p, None, sig, uinfo)
+
+
+@syscall("rt_tgsigqueueinfo", "int int sig hex")
+def sys_rt_tgsigqueueinfo(t, tgid, tid, signum, uinfo, *_):
+    sig = _sig(signum)
+    task = t.kernel.tasks.get(s32(tid))
+    if task is None or task.process.pid != s32(tgid) or not task.process.alive:
+        return -ESRCH
+    return _queueinfo(t, task.process, task, sig, uinfo)
+
+
+@syscall("rt_sigtimedwait", "hex hex hex size")
+def sys_rt_sigtimedwait(t, uset, uinfo, uts, sigsetsize, *_):
+    import time as _time
+    from akuma.kernel.signals import pack_siginfo
+    if sigsetsize != 8:
+        return -EINVAL
+    k = t.kernel
+    if not t.sigwait_set:
+        (wanted,) = struct.unpack("<Q", read_user(t, uset, 8))
+        wanted &= ~UNBLOCKABLE
+        if uts:
+            sec, nsec = struct.unpack("<qq", read_user(t, uts, 16))
+            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+                return -EINVAL
+            t.sigwait_deadline = _time.monotonic() + sec + nsec / 1e9
+        t.sigwait_set = wanted or 1 << 63
+    wanted = t.sigwait_set
+    ready = (t.pending | t.process.pending_signals) & wanted
+    if ready:
+        sig = (ready & -ready).bit_length()
+        info = k.dequeue_signal(t, sig)
+        t.sigwait_set, t.sigwait_deadline = 0, None
+        if uinfo:
+            write_user(t, uinfo, pack_siginfo(sig, info))
+        return sig
+    if t.sigwait_deadline is not None and _time.monotonic() >= t.sigwait_deadline:
+        t.sigwait_set, t.sigwait_deadline = 0, None
+        return -EAGAIN
+    k.sched.block(t, deadline=t.sigwait_deadline)
+    return None
