@@ -14,14 +14,17 @@ static void on_usr1(int s) { (void)s; nested += 10; raise(SIGUSR2); nested += 10
 static void on_rt(int s) { (void)s; storm++; }
 
 int main(void) {
-    int st;
+    int st, go[2];
+    if (pipe(go)) return 1;
     pid_t p = fork();
-    if (p == 0) { raise(SIGSTOP); _exit(5); }
+    /* The child exits only after the parent has seen it continue. */
+    if (p == 0) { char c; raise(SIGSTOP); read(go[0], &c, 1); _exit(5); }
     waitpid(p, &st, WUNTRACED);
     printf("stopped=%d sig=%d\n", WIFSTOPPED(st), WSTOPSIG(st));
     kill(p, SIGCONT);
     waitpid(p, &st, WCONTINUED);
     printf("continued=%d\n", WIFCONTINUED(st));
+    write(go[1], "x", 1);
     waitpid(p, &st, 0);
     printf("exited=%d status=%d\n", WIFEXITED(st), WEXITSTATUS(st));
 

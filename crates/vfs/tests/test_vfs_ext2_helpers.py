@@ -105,8 +105,9 @@ def listdir(vfs, path):
         f.close()
 
 
-def walk_tree(vfs, top):
-    """{relative path: bytes | 'dir' | ('link', target)} of the tree under ``top``."""
+def walk_tree(vfs, top, limit=1 << 20):
+    """{relative path: bytes | 'dir' | ('link', target) | ...} of the tree under
+    ``top``; files past ``limit`` bytes: ('big', size, first bytes)."""
     out = {}
 
     def rec(path, rel):
@@ -120,7 +121,8 @@ def walk_tree(vfs, top):
             elif kind == st.S_IFLNK:
                 out[r] = ("link", vfs.readlink(p))
             elif kind == st.S_IFREG:
-                out[r] = read_file(vfs, p)
+                out[r] = read_file(vfs, p, limit) if s.size <= limit else \
+                    ("big", s.size, read_file(vfs, p, limit))
             else:
                 out[r] = ("node", kind, s.rdev)
     rec(top, b"")

@@ -189,6 +189,7 @@ class Ext2Fs(FileSystem):
             meta_end = start + (1 + gdt_blocks + self.reserved_gdt if self.has_super(g) else 0)
             L.check_group(g, gd, start, end, self.itb, self.ipg, meta_end)
             self.gds.append(gd)
+        self._index_meta()
         self.mount_note = "; ".join(notes)
         self.state_at_mount = sb.s_state
         self.features_at_mount = (sb.s_feature_compat, sb.s_feature_incompat,
@@ -229,12 +230,17 @@ class Ext2Fs(FileSystem):
         """Block ``b`` holds filesystem metadata (superblock/descriptor copies,
         reserved descriptor blocks, bitmaps, inode table)."""
         g = (b - self.fdb) // self.bpg
-        start = self.fdb + g * self.bpg
-        if self.has_super(g) and b - start < 1 + self.gdt_blocks + self.reserved_gdt:
-            return True
-        gd = self.gds[g]
-        return (b == gd.bg_block_bitmap or b == gd.bg_inode_bitmap
-                or gd.bg_inode_table <= b < gd.bg_inode_table + self.itb)
+        meta_end, bb, ib, it, it_end = self._meta[g]
+        return b < meta_end or b == bb or b == ib or it <= b < it_end
+
+    def _index_meta(self):
+        self._meta = []
+        for g, gd in enumerate(self.gds):
+            start = self.group_range(g)[0]
+            meta_end = start + (1 + self.gdt_blocks + self.reserved_gdt
+                                if self.has_super(g) else 0)
+            self._meta.append((meta_end, gd.bg_block_bitmap, gd.bg_inode_bitmap,
+                               gd.bg_inode_table, gd.bg_inode_table + self.itb))
 
     def check_data_block(self, b, what):
         if not self.fdb <= b < self.nblocks or self.is_meta(b):
@@ -540,6 +546,28 @@ class Ext2Fs(FileSystem):
         if lblk < apb ** 3:
             return L.TIND_BLOCK, [lblk // (apb * apb), (lblk // apb) % apb, lblk % apb]
         raise KernelError(EINVAL)
+
+    def lookup_block(self, inode, lblk):
+        """(physical block, 1) for a mapped ``lblk``; (0, n) for a hole, where
+        n >= 1 logical blocks from ``lblk`` on are known to be holes too (a
+        missing indirect block covers a whole range: sparse reads skip it)."""
+        r = inode.r
+        slot, idxs = self._path(lblk)
+        b = r.i_block[slot]
+        what = f"inode {inode.ino} block {lblk}"
+        depth = -1
+        while True:
+            if b == 0:
+                rem = idxs[depth + 1:]
+                off = 0
+                for i in rem:
+                    off = off * self.apb + i
+                return 0, self.apb ** len(rem) - off
+            self.check_data_block(b, what)
+            depth += 1
+            if depth == len(idxs):
+                return b, 1
+            b = get_u32(self.bdev.get(b), idxs[depth])
 
     def bmap(self, inode, lblk, alloc=False):
         """Physical block of ``lblk`` (0: a hole).  With ``alloc`` a hole gets a

@@ -236,13 +236,15 @@ class Ext2File(Ext2Inode):
         bs = fs.bs
         out = bytearray(n)
         pos, end = off, off + n
+        get = fs.bdev.get
         while pos < end:
             lblk, boff = divmod(pos, bs)
-            k = min(bs - boff, end - pos)
-            pb = fs.bmap(self, lblk)
+            pb, count = fs.lookup_block(self, lblk)
             if pb:
-                buf = fs.bdev.get(pb)
-                out[pos - off:pos - off + k] = buf[boff:boff + k]
+                k = min(bs - boff, end - pos)
+                out[pos - off:pos - off + k] = get(pb)[boff:boff + k]
+            else:                        # a hole: zeros already, skip its whole range
+                k = min(count * bs - boff, end - pos)
             pos += k
         return bytes(out)
 
