@@ -10,6 +10,7 @@ from akuma.arch import TPIDR_EL0
 from akuma.mm import EFault
 from akuma.sched import BLOCKED, ZOMBIE
 from akuma.kernel.task import Process, Task, SigAction
+from akuma.kernel.rlimit import RLIMIT_NPROC
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
@@ -18,6 +19,8 @@ CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED = 0x100000, 0x200000, 
 CLONE_UNTRACED, CLONE_CHILD_SETTID = 0x800000, 0x1000000
 CSIGNAL = 0xFF
 MAX_PROCESSES = 4096
+FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK = 0x80000000, 0x40000000, 0x3FFFFFFF
+ROBUST_LIST_LIMIT = 2048
 
 WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WNOWAIT = 1, 2, 8, 4, 0x1000000
 WALL, WCLONE = 0x40000000, 0x80000000   # __WALL, __WCLONE
@@ -32,8 +35,14 @@ class Lifecycle:
                 flags & CLONE_SIGHAND and not flags & CLONE_VM:
             raise KernelError(EINVAL)
         parent = t.process
-        if len([p for p in self.processes.values() if p.alive]) >= MAX_PROCESSES:
-            raise KernelError(EAGAIN)
+        if not flags & CLONE_THREAD:
+            alive = [p for p in self.processes.values() if p.alive]
+            if len(alive) >= MAX_PROCESSES:
+                raise KernelError(EAGAIN)           # a fork bomb stops here
+            uid = parent.creds.uid
+            if uid != 0 and sum(p.creds.uid == uid for p in alive) >= \
+                    parent.rlimits[RLIMIT_NPROC][0]:
+                raise KernelError(EAGAIN)
         tid = self._alloc_pid()
         if flags & CLONE_THREAD:
             proc = parent
@@ -145,7 +154,9 @@ class Lifecycle:
 
     def _thread_gone(self, t):
         """Linux's CHILD_CLEARTID: zero the tid word and wake a futex waiter
-        (pthread_join depends on it)."""
+        (pthread_join depends on it); robust futexes it held are marked
+        OWNER_DIED and one waiter woken."""
+        self._exit_robust_list(t)
         if t.clear_child_tid and t.process.aspace is not None:
             try:
                 t.process.aspace.write(t.clear_child_tid, b"\0\0\0\0")
@@ -156,6 +167,37 @@ class Lifecycle:
         self.tasks.pop(t.tid, None)
         if self._loaded is t:
             self._loaded = None
+
+    def _exit_robust_list(self, t):
+        head, length = t.robust_list
+        aspace = t.process.aspace
+        if not head or length != 24 or aspace is None:
+            return
+        try:
+            entry, offset, pending = struct.unpack("<QqQ", aspace.read(head, 24))
+            seen = 0
+            while entry and entry != head and seen < ROBUST_LIST_LIMIT:
+                nxt = struct.unpack("<Q", aspace.read(entry, 8))[0]
+                self._robust_release(t, entry + offset)
+                entry = nxt
+                seen += 1
+            if pending:
+                self._robust_release(t, pending + offset)
+        except EFault:
+            pass
+
+    def _robust_release(self, t, uaddr):
+        aspace = t.process.aspace
+        (word,) = struct.unpack("<I", aspace.read(uaddr, 4))
+        if word & FUTEX_TID_MASK != t.tid:
+            return
+        aspace.write(uaddr, struct.pack("<I", (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED))
+        if word & FUTEX_WAITERS:
+            for private in (True, False):
+                try:
+                    self.futex_wake(t.process, uaddr, 1, private=private)
+                except KernelError:
+                    pass
 
     def exit_process(self, p, status):
         """``p`` is dead with wait status ``status``: free its memory and
