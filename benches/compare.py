@@ -42,6 +42,12 @@ def main():
     a_sw = (times["pipe ping-pong x 20000", "akuma"] - base) / 40000 * 1e6
     q_sw = (times["pipe ping-pong x 20000", "qemu"] - times["procbench x 0", "qemu"]) / 40000 * 1e6
     print(f"{'switch via pipe (us)':28s} {a_sw:9.3f} {q_sw:9.3f} {a_sw / q_sw:11.2f}")
+    qbase = times["procbench x 0", "qemu"]
+    for name, n, unit, label in (("thread create+join x 2000", 2000, 1e6, "thread create+join (us)"),
+                                 ("futex ping-pong x 20000", 40000, 1e6, "futex wake (us)")):
+        a = (times[name, "akuma"] - base) / n * unit
+        q = (times[name, "qemu"] - qbase) / n * unit
+        print(f"{label:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
     # Compute without start-up: subtract each runner's whole-process hello.
     for name in ("sieve (20M)", "sha256 (64 MiB)"):
         a = times[name, "akuma"] - times["hello (whole process)", "akuma"]

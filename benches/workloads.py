@@ -22,6 +22,8 @@ WORKLOADS = {
     "fork+exit+wait x 1000": ("procbench", ("fork", "1000")),
     "fork+exec+wait x 300": ("procbench", ("exec", "300")),
     "pipe ping-pong x 20000": ("procbench", ("pingpong", "20000")),
+    "thread create+join x 2000": ("procbench", ("threads", "2000")),
+    "futex ping-pong x 20000": ("procbench", ("futex", "20000")),
     "procbench x 0": ("procbench", ("fork", "0")),
 }
 # qemu-user cannot exec another AArch64 program without binfmt_misc.

@@ -75,6 +75,7 @@ PROGRAMS = (
     "procbench",
     "procmisc",
     "sigadv",
+    "threads2",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

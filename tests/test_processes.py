@@ -104,3 +104,21 @@ def test_job_control_rt_queues_sigtimedwait_nesting_storm(guest, qemu, akuma):
     lines = _lines(got)
     assert lines[:3] == ["stopped=1 sig=19", "continued=1", "exited=1 status=5"]
     assert "storm=100" in lines and "nested=111" in lines
+
+
+def test_rwlock_barrier_detach_cancel_and_sa_restart(guest, qemu, akuma):
+    exe = guest("threads2")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == qemu(exe, env=_env()).stdout
+    assert _lines(got) == ["rwlock: value=4000 reads_ok=4000", "detached ran=1", "cancelled=1",
+                           "restarted read: ret=1 char=z"]
+
+
+def test_thousand_processes_and_thread_churn(guest, akuma):
+    exe = guest("procbench")
+    for mode, n in (("fork", "1000"), ("threads", "500"), ("futex", "2000"),
+                    ("pingpong", "2000"), ("exec", "50")):
+        got = akuma("run", exe, mode, n)
+        assert got.returncode == 0, (mode, got.stderr)
+        assert got.stdout == f"{mode} {n} done\n".encode()

@@ -1,11 +1,35 @@
 /* Process benchmarks: `fork N` (fork+_exit+wait), `exec N`
  * (fork+execve(self noop)+wait), `pingpong N` (a byte bounced between two
- * processes through two pipes: 2N context switches). */
+ * processes through two pipes: 2N context switches), `threads N`
+ * (pthread_create+join), `futex N` (a token passed between two threads with
+ * FUTEX_WAIT/FUTEX_WAKE: 2N wake-ups). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+static void *nothing(void *a) { return a; }
+static atomic_int word;
+static long rounds;
+
+static void futex_wait(int v) { syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, v, NULL); }
+static void futex_wake(void) { syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1); }
+
+/* Two threads hand a token back and forth: word even = main's turn. */
+static void *ponger(void *a) {
+    (void)a;
+    for (long i = 0; i < rounds; i++) {
+        while (atomic_load(&word) != 2 * i + 1) futex_wait(2 * i);
+        atomic_store(&word, 2 * i + 2);
+        futex_wake();
+    }
+    return NULL;
+}
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "noop") == 0) return 0;
@@ -24,6 +48,21 @@ int main(int argc, char **argv) {
             int st;
             if (waitpid(p, &st, 0) != p || st != 0) { printf("bad child\n"); return 1; }
         }
+    } else if (strcmp(mode, "threads") == 0) {
+        for (long i = 0; i < n; i++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL)) return 1;
+        }
+    } else if (strcmp(mode, "futex") == 0) {
+        rounds = n;
+        pthread_t t;
+        pthread_create(&t, NULL, ponger, NULL);
+        for (long i = 0; i < n; i++) {
+            atomic_store(&word, 2 * i + 1);
+            futex_wake();
+            while (atomic_load(&word) != 2 * i + 2) futex_wait(2 * i + 1);
+        }
+        pthread_join(t, NULL);
     } else if (strcmp(mode, "pingpong") == 0) {
         int a[2], b[2];
         if (pipe(a) || pipe(b)) return 1;
