@@ -76,6 +76,7 @@ PROGRAMS = (
     "procmisc",
     "sigadv",
     "threads2",
+    "cat",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

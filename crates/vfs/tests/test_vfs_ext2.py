@@ -13,7 +13,7 @@ from akuma.abi import fcntl as F
 from akuma.abi import stat as st
 from akuma.abi.errors import (EEXIST, EINVAL, EISDIR, EBUSY, ENOENT, ENOSPC, ENOTDIR,
                               ENOTEMPTY, EROFS)
-from akuma.vfs import DT_DIR, DT_LNK, DT_REG, Vfs
+from akuma.vfs import DT_DIR, DT_LNK, DT_REG, DT_UNKNOWN, Vfs
 from akuma.vfs.ext2 import Ext2Fs, mkfs
 
 from test_vfs_ext2_helpers import (assert_clean, dcat, debugfs_cmds, dstat, dwrite, listdir,
@@ -28,6 +28,8 @@ GEOMETRIES = [
     pytest.param(4096, (), id="4k"),
     pytest.param(1024, ("-O", "^resize_inode"), id="1k-noresize"),
     pytest.param(4096, ("-O", "^resize_inode"), id="4k-noresize"),
+    pytest.param(4096, ("-I", "256"), id="4k-256-byte-inodes"),
+    pytest.param(2048, ("-O", "^filetype"), id="2k-no-filetype"),
 ]
 
 
@@ -102,7 +104,10 @@ def test_e2fsprogs_image_read_write(tmp_path, bs, opts):
     assert (s.mode, s.uid, s.gid) == (st.S_IFREG | 0o4751, 70000, 80001)
     assert s.mtime_ns == 1_200_000_000 * 10**9
     kinds = {n: t for _i, t, n in v.open(b"/mnt/d", F.O_RDONLY).getdents()}
-    assert kinds[b"f1"] == DT_REG and kinds[b"sub"] == DT_DIR and kinds[b"fast"] == DT_LNK
+    if "^filetype" in opts:                             # no types in the entries
+        assert kinds[b"f1"] == kinds[b"sub"] == kinds[b"fast"] == DT_UNKNOWN
+    else:
+        assert kinds[b"f1"] == DT_REG and kinds[b"sub"] == DT_DIR and kinds[b"fast"] == DT_LNK
     fs.unmount()
 
     assert_clean(img)

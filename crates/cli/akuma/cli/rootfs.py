@@ -14,7 +14,7 @@ def minimal_root(volumes, exe):
     for host, _, _ in volumes:
         if not os.path.isdir(host):
             raise OSError(f"-v {host}: not a directory")
-    if not any(guest == "/" for guest, _, _ in mounts):
+    if not any(guest in ("/", "/tmp") for guest, _, _ in mounts):
         mounts.append(("/tmp", MemFs(mode=0o1777), False))
     # Parents before children, so a volume under /tmp lands on the memfs.
     for guest, fs, ro in sorted(mounts, key=lambda m: (m[0] != "/", m[0].count("/"))):

@@ -78,6 +78,10 @@ class Kernel(Lifecycle, Signals, Futexes):
         tracer = None
         if strace is not None:
             tracer = Tracer(self.log_file, names=strace or None)
+        for m in getattr(vfs, "mounts", lambda: [])():
+            if getattr(m.fs, "fstype", None) == b"proc":
+                from akuma.kernel import procdata
+                procdata.install(self, m.fs)
         self.cpu.syscall_table = systable.build(tracer.wrap if tracer else None)
         self.cpu.fallback = systable.fallback
         self.cpu.on_error = self.syscall_error
@@ -207,6 +211,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         execfn = path
         path, argv, data = self._resolve_scripts(path, argv, proc.cwd)
         img, data = self._load_elf(path, proc.cwd, data)
+        img.path = path.decode(errors="replace")
         if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
             raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126,
                             E2BIG)
@@ -216,6 +221,7 @@ class Kernel(Lifecycle, Signals, Futexes):
             entry, interp_base = loaded.entry, 0
             if img.interp:
                 iimg, idata = self._load_elf(img.interp.encode(), proc.cwd)
+                iimg.path = img.interp
                 iloaded = load_image(aspace, iimg, idata, base=INTERP_BASE)
                 entry, interp_base = iloaded.entry, iloaded.base
             aspace.brk_start = aspace.brk = (loaded.brk + 4095) & ~4095
