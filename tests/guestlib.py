@@ -77,6 +77,8 @@ PROGRAMS = (
     "sigadv",
     "threads2",
     "cat",
+    "jit",
+    "shmem",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -14,6 +14,8 @@ SAME_AS_QEMU = [
     ("cpu", ("100", "1")),
     ("getrandom", ()),
     ("syscalls", ("/tmp/akuma_syscalls_test",)),
+    ("jit", ()),
+    ("shmem", ()),
 ]
 
 

@@ -365,3 +365,43 @@ def test_not_ext2(tmp_path):
         Ext2Fs(p)
     with raises(ENOENT):
         Ext2Fs(tmp_path / "missing.img")
+
+
+def test_large_file_feature_is_set_when_needed(tmp_path):
+    # one group (no backup superblocks); the resize inode is itself a large file
+    img = mke2fs(tmp_path / "fs.img", 8 << 20, 4096, "-O", "^resize_inode")
+    with open(img, "r+b") as f:                          # mke2fs always sets large_file
+        f.seek(1024 + 100)
+        (ro,) = struct.unpack("<I", f.read(4))
+        f.seek(1024 + 100)
+        f.write(struct.pack("<I", ro & ~2))
+    assert "large_file" not in sb_field(img, "Filesystem features")
+    assert_clean(img)
+    v, fs = mounted(img)
+    write_file(v, b"/mnt/small", b"s")
+    f = v.open(b"/mnt/big", F.O_CREAT | F.O_RDWR)
+    f.pwrite(b"x", 5 << 30)
+    f.close()
+    fs.unmount()
+    assert "large_file" in sb_field(img, "Filesystem features")
+    assert_clean(img)
+    assert f"Size: {(5 << 30) + 1}" in dstat(img, "/big")
+
+
+def test_many_files_and_inode_cache(tmp_path):
+    """Inode objects come and go (weakly cached); the data stays right."""
+    import gc
+    img = mke2fs(tmp_path / "fs.img", 8 << 20, 1024)
+    v, fs = mounted(img)
+    v.mkdir(b"/mnt/m")
+    for i in range(300):
+        write_file(v, b"/mnt/m/%d" % i, b"%d" % i)
+    gc.collect()
+    for i in range(0, 300, 3):
+        v.unlink(b"/mnt/m/%d" % i)
+    gc.collect()
+    assert len(listdir(v, b"/mnt/m")) == 200
+    assert read_file(v, b"/mnt/m/299") == b"299"
+    fs.unmount()
+    assert_clean(img)
+    assert dcat(img, "/m/298") == b"298"

@@ -14,6 +14,7 @@ cdef enum:
 cdef enum:
     VMA_ANON = 1      # demand-zero
     VMA_PAGER = 2     # needs Python (file pages, stack growth) — a fault exit
+    VMA_ANON_SHARED = 3   # demand-zero, MAP_SHARED: pages stay shared across fork
 
 # Fault codes recorded when the fill callback refuses an access.
 cdef enum:

@@ -38,6 +38,7 @@ PROT_WRITE = 2
 PROT_EXEC = 4
 KIND_ANON = VMA_ANON
 KIND_PAGER = VMA_PAGER
+KIND_ANON_SHARED = VMA_ANON_SHARED
 MAPERR = FAULT_MAPERR
 ACCERR = FAULT_ACCERR
 PAGER = FAULT_PAGER
@@ -231,9 +232,11 @@ cdef uint64_t resolve(AsState *a, Frames *fr, uint64_t va, int access) noexcept 
        (access == UC_MEM_FETCH and not (e & PTE_X)) or not (e & PTE_R):
         fault(a, va, access, FAULT_ACCERR)
         return 0
-    if v.kind != VMA_ANON:
+    if v.kind != VMA_ANON and v.kind != VMA_ANON_SHARED:
         fault(a, va, access, FAULT_PAGER)
         return 0
+    if v.kind == VMA_ANON_SHARED:
+        e |= PTE_SHARED
     pa = frame_alloc(fr)
     if pa < 0:
         fault(a, va, access, FAULT_OOM)

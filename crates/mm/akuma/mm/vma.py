@@ -4,7 +4,8 @@ on them (mmap, munmap, mprotect, brk).  The VMA list lives here in Python
 table for the fill callback."""
 from dataclasses import dataclass, replace
 
-from akuma.mm.mmu import PageTable, KIND_ANON, PROT_READ, PROT_WRITE, PROT_EXEC
+from akuma.mm.mmu import (PageTable, KIND_ANON, KIND_ANON_SHARED, PROT_READ, PROT_WRITE,
+                          PROT_EXEC, ACCESS_READ)
 
 PAGE_SIZE = 4096
 USER_TOP = 1 << 48
@@ -155,6 +156,11 @@ class AddressSpace:
     def fork(self):
         """A copy-on-write duplicate (fork): same VMAs and break, pages
         shared until either side writes."""
+        # Shared anonymous pages must exist before the copy so that both
+        # sides map the same frames (Linux shares the shmem object).
+        for v in self.vmas:
+            if v.kind == KIND_ANON_SHARED and v.prot:
+                self.pt.populate(v.start, v.end, ACCESS_READ)
         child = AddressSpace(self._frames, on_tlb_stale=self.pt.on_tlb_stale)
         child.vmas = [replace(v) for v in self.vmas]
         child.brk_start, child.brk, child.mmap_base = self.brk_start, self.brk, self.mmap_base

@@ -1,7 +1,8 @@
 """Memory syscalls: brk and the mmap family on the process's AddressSpace."""
 from akuma.abi import KernelError
 from akuma.abi.errors import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM
-from akuma.mm import PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, page_align, OutOfMemory
+from akuma.mm import (PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, page_align, OutOfMemory,
+                      KIND_ANON, KIND_ANON_SHARED)
 from akuma.kernel.syscalls.args import s32
 from akuma.kernel.syscalls.registry import syscall
 
@@ -64,7 +65,9 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
             a.write(start, data)
             a.protect(start, length, prot & PROT_MASK)
         else:
-            a.map(start, length, prot & PROT_MASK, name=name)
+            shared = kind in (MAP_SHARED, MAP_SHARED_VALIDATE)
+            a.map(start, length, prot & PROT_MASK, KIND_ANON_SHARED if shared else KIND_ANON,
+                  name="/dev/zero (deleted)" if shared else name)
         if flags & MAP_POPULATE and prot & PROT_MASK:
             a.pt.populate(start, start + length, 0)
     except OutOfMemory:

@@ -17,6 +17,7 @@ import logging
 import os
 import random
 import time
+import weakref
 
 from construct import Container
 
@@ -94,7 +95,9 @@ class Ext2Fs(FileSystem):
         self.closed = True           # until mounted
         self.errors_seen = False
         self._depth = 0
-        self._icache = {}
+        # ino -> live inode object; weak: the VFS's references (Locs, open files)
+        # keep an inode alive, dirty ones stay in _dirty_inodes until written
+        self._icache = weakref.WeakValueDictionary()
         self._dirty_inodes = set()
         self._dirty_groups = set()
         self._sb_dirty = False
