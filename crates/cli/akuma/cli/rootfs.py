@@ -14,7 +14,10 @@ def minimal_root(volumes, exe):
     for host, _, _ in volumes:
         if not os.path.isdir(host):
             raise OSError(f"-v {host}: not a directory")
-    if not any(guest in ("/", "/tmp") for guest, _, _ in mounts):
+    # A memfs /tmp unless a volume provides one (a sysroot with its own tmp/).
+    root_dirs = [host for host, guest, _ in volumes if guest.rstrip("/") == ""]
+    if not any(guest == "/tmp" for guest, _, _ in mounts) and \
+            not any(os.path.isdir(os.path.join(h, "tmp")) for h in root_dirs):
         mounts.append(("/tmp", MemFs(mode=0o1777), False))
     # Parents before children, so a volume under /tmp lands on the memfs.
     for guest, fs, ro in sorted(mounts, key=lambda m: (m[0] != "/", m[0].count("/"))):

@@ -294,6 +294,34 @@ def sys_getdents64(t, fd, dirp, count, *_):
     return len(data)
 
 
+@syscall("sendfile", "fd fd hex size")
+def sys_sendfile(t, out_fd, in_fd, offset_ptr, count, *_):
+    """Copy through a kernel buffer; with an offset pointer, in_fd's own
+    position is left alone (sendfile(2))."""
+    out = _file(t, out_fd, writable=True)
+    src = _file(t, in_fd, readable=True)
+    count = min(count, MAX_RW)
+    if offset_ptr:
+        (off,) = struct.unpack("<q", read_user(t, offset_ptr, 8))
+        if off < 0:
+            return -EINVAL
+        data = src.pread(min(count, 1 << 20), off)
+    else:
+        if not _ready_for_read(src):
+            return _would_block(t, src)
+        data = src.read(min(count, 1 << 20))
+    if not data:
+        return 0
+    n = _write_views(t, out, [memoryview(data)])
+    if n is None or n < 0:
+        return n
+    if offset_ptr:
+        write_user(t, offset_ptr, struct.pack("<q", off + n))
+    elif n < len(data) and src.seekable:
+        src.lseek(n - len(data), F.SEEK_CUR)
+    return n
+
+
 @syscall("pipe2", "hex hex")
 def sys_pipe2(t, fds_ptr, flags, *_):
     from akuma.kernel.pipe import Pipe, PipeEnd

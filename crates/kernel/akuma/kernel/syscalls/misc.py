@@ -31,6 +31,11 @@ def sys_getrandom(t, buf, length, flags, *_):
     return length
 
 
+@syscall("rseq", "hex size hex hex", note="ENOSYS by design: glibc falls back")
+def sys_rseq(t, *_):
+    return -38      # ENOSYS, without the once-per-name log line
+
+
 @syscall("sysinfo", "hex")
 def sys_sysinfo(t, info, *_):
     k = t.kernel
