@@ -31,7 +31,7 @@ def sys_getrandom(t, buf, length, flags, *_):
     return length
 
 
-@syscall("rseq", "hex size hex hex", note="ENOSYS by design: glibc falls back")
+@syscall("rseq", "hex size hex hex", note="partial: always ENOSYS, by design (glibc falls back)")
 def sys_rseq(t, *_):
     return -38      # ENOSYS, without the once-per-name log line
 
