@@ -79,6 +79,7 @@ PROGRAMS = (
     "cat",
     "jit",
     "shmem",
+    "pause",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

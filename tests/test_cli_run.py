@@ -164,3 +164,17 @@ def test_syscalls_listing(akuma):
     lines = cp.stdout.decode().splitlines()
     assert any(line.split()[:2] == ["64", "write"] for line in lines)
     assert any("ENOSYS" in line for line in lines)
+
+
+def test_host_ctrl_c_reaches_a_guest_handler(guest):
+    p = subprocess.Popen(AKUMA + ["run", guest("pause")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
+    try:
+        assert p.stdout.readline() == b"waiting\n"
+        time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert out == b"caught\nafter pause\n"
+    assert p.returncode == 5

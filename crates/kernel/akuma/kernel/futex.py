@@ -10,7 +10,7 @@ import time
 
 from akuma.abi import KernelError
 from akuma.abi.errors import EAGAIN, EINVAL, ETIMEDOUT, EFAULT, ENOSYS
-from akuma.mm import EFault, ACCESS_WRITE
+from akuma.mm import EFault, ACCESS_WRITE, KIND_ANON_SHARED
 
 FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
 FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI = 5, 6, 7
@@ -21,9 +21,17 @@ BITSET_ANY = 0xFFFFFFFF
 
 class Futexes:
     def _futex_key(self, aspace, uaddr, private):
+        """Linux's keys: only a futex in shared memory is keyed by what
+        backs it (here the physical address); one in private memory is
+        (address space, address) whether or not FUTEX_PRIVATE_FLAG was given
+        — musl waits on its thread-list lock without the flag and the
+        kernel's CLEARTID wake must find it."""
         if uaddr & 3:
             raise KernelError(EINVAL)
-        if private:
+        vma = aspace.find(uaddr)
+        if vma is None:
+            raise KernelError(EFAULT)
+        if private or vma.kind != KIND_ANON_SHARED:
             return (id(aspace), uaddr)
         try:
             return ("phys", aspace.pt.translate(uaddr, ACCESS_WRITE))

@@ -160,7 +160,7 @@ class Lifecycle:
         if t.clear_child_tid and t.process.aspace is not None:
             try:
                 t.process.aspace.write(t.clear_child_tid, b"\0\0\0\0")
-                self.futex_wake(t.process, t.clear_child_tid, 1)
+                self.futex_wake(t.process, t.clear_child_tid, 1, private=False)
             except (EFault, AttributeError):
                 pass
         self.sched.forget(t)

@@ -179,4 +179,7 @@ class Scheduler:
 
     @property
     def idle_possible(self):
-        return self.next_deadline() is not None or bool(self._fd_waiters)
+        """Can anything still wake a thread: a timer, a host fd, or a wake
+        fd (host signals)?"""
+        return self.next_deadline() is not None or bool(self._fd_waiters) or \
+            bool(self._wake_fds)
