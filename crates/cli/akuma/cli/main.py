@@ -28,6 +28,9 @@ def build_parser():
                    metavar="KEY=VALUE", help="add to the program's environment")
     r.add_argument("--clean-env", action="store_true",
                    help="start from an empty environment instead of the caller's")
+    r.add_argument("--image", metavar="PATH",
+                   help="an ext2 image file as the root filesystem (flushed and marked "
+                        "clean at exit)")
     r.add_argument("--mem", type=parse_size, default=DEFAULT_MEM, metavar="SIZE",
                    help="guest RAM (default 512M)")
     r.add_argument("--strace", nargs="?", const="", default=None, metavar="FILTER",
@@ -39,7 +42,7 @@ def build_parser():
     return p
 
 
-_RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem"}
+_RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem", "--image"}
 
 
 def _normalize_run_args(argv):

@@ -8,11 +8,14 @@ from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
 from akuma.cli.rootfs import minimal_root
 
 
+_kernel_for_exe = None
+
+
 def run(opts):
     host_cwd = os.getcwd()
     volumes = list(opts.volume)
     program = opts.program
-    sysroot = any(guest.rstrip("/") == "" for _, guest, _ in volumes)
+    sysroot = opts.image is not None or any(guest.rstrip("/") == "" for _, guest, _ in volumes)
     if not sysroot:
         # Like qemu-user: the current directory and the program's directory
         # are visible at their host paths (after the user's own volumes).
@@ -23,10 +26,21 @@ def run(opts):
                 taken.add(d)
     workdir = opts.workdir or (host_cwd if not sysroot else "/")
     try:
-        vfs, kernel_files = minimal_root(volumes, exe=lambda: kernel.current_exe())
+        vfs, kernel_files = minimal_root(volumes, exe=lambda: _kernel_for_exe.current_exe() if _kernel_for_exe else b"",
+                                         image=opts.image)
     except (OSError, KernelError) as e:
         print(f"akuma: cannot set up the root filesystem: {e}", file=sys.stderr)
         return 125
+    try:
+        return _run_on(opts, vfs, kernel_files, program, workdir)
+    finally:
+        # A clean shutdown: every filesystem flushed (an ext2 image is
+        # marked clean again).
+        for path, err in vfs.unmount_all():
+            print(f"akuma: unmounting {path.decode(errors='replace')}: {err}", file=sys.stderr)
+
+
+def _run_on(opts, vfs, kernel_files, program, workdir):
     env = [] if opts.clean_env else [f"{k}={v}" for k, v in os.environ.items()]
     env += opts.env
     argv = [program] + list(opts.args)
@@ -34,6 +48,8 @@ def run(opts):
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
+    global _kernel_for_exe
+    _kernel_for_exe = kernel
     try:
         # As execve(2) is given it: relative paths resolve against the cwd.
         proc = kernel.spawn(os.fsencode(program),

@@ -41,6 +41,13 @@ class FileSystem:
     def alloc_ino(self):
         return next(self._inos)
 
+    def sync(self):
+        """Write cached data to the backing store (nothing to do in memory)."""
+
+    def unmount(self):
+        """The last mount of this filesystem is going away."""
+        self.sync()
+
 
 class Inode:
     """Base inode.  Attributes mirror struct stat; times are ns."""

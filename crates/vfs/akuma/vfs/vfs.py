@@ -117,6 +117,28 @@ class Vfs:
         else:
             del kids[m.name]
         self._mounts.remove(m)
+        if not any(x.fs is m.fs for x in self._mounts):
+            m.fs.unmount()
+
+    def sync_all(self):
+        """sync(2): flush every mounted filesystem."""
+        for fs in {id(m.fs): m.fs for m in self._mounts}.values():
+            fs.sync()
+
+    def unmount_all(self):
+        """Shutdown: unmount every filesystem, children first, each once;
+        a filesystem that fails to flush does not stop the others."""
+        errors = []
+        done = set()
+        for m in sorted(self._mounts, key=lambda m: -m.path.count(b"/") - len(m.path)):
+            if id(m.fs) in done:
+                continue
+            done.add(id(m.fs))
+            try:
+                m.fs.unmount()
+            except Exception as e:      # noqa: BLE001 — reported, the rest still flush
+                errors.append((m.path, e))
+        return errors
 
     def mounts(self):
         return list(self._mounts)

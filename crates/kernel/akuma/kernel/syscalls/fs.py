@@ -506,7 +506,9 @@ def sys_ftruncate(t, fd, length, *_):
 
 @syscall("fsync", "fd")
 def sys_fsync(t, fd, *_):
-    t.process.fds.get(s32(fd)).fsync()
+    f = t.process.fds.get(s32(fd))
+    if hasattr(f, "fsync"):
+        f.fsync()
     return 0
 
 
@@ -517,6 +519,43 @@ def sys_fdatasync(t, fd, *_):
 
 @syscall("sync")
 def sys_sync(t, *_):
+    t.kernel.vfs.sync_all()
+    return 0
+
+
+@syscall("mount", "path path path hex hex", note="partial: tmpfs, proc, devtmpfs")
+def sys_mount(t, source, target, fstype, flags, data, *_):
+    from akuma.vfs import MemFs, ProcFs, make_devfs
+    from akuma.abi.errors import EPERM, ENODEV
+    if t.process.creds.euid != 0:
+        return -EPERM
+    path = path_arg(t, target)
+    kind = path_arg(t, fstype) if fstype else b""
+    k = t.kernel
+    dest = k.vfs.resolve(path, cwd=t.process.cwd)
+    if not dest.inode.is_dir:
+        return -ENOTDIR
+    if kind == b"tmpfs":
+        fs = MemFs(mode=0o1777)
+    elif kind == b"proc":
+        from akuma.kernel import procdata
+        fs = ProcFs(lambda: k.current_exe())
+        procdata.install(k, fs)
+    elif kind in (b"devtmpfs", b"devfs"):
+        fs = make_devfs()
+    else:
+        return -ENODEV
+    k.vfs.mount(dest.path, fs, readonly=bool(flags & 1))     # MS_RDONLY
+    return 0
+
+
+@syscall("umount2", "path hex")
+def sys_umount2(t, target, flags, *_):
+    from akuma.abi.errors import EPERM
+    if t.process.creds.euid != 0:
+        return -EPERM
+    path = path_arg(t, target)
+    t.kernel.vfs.umount(t.kernel.vfs.resolve(path, cwd=t.process.cwd).path)
     return 0
 
 
