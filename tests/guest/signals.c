@@ -58,7 +58,7 @@ int main(void) {
         *(volatile int *)0x10 = 1;
         printf("not reached\n");
     } else {
-        printf("segv recovered: addr_page=%p\n", (void *)((unsigned long)fault_addr & ~4095UL));
+        printf("segv recovered: si_addr=%p\n", (void *)fault_addr);
     }
 
     memset(&sa, 0, sizeof sa);

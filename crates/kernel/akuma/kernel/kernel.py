@@ -21,6 +21,7 @@ from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PR
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
 from akuma.sched import Scheduler, RUNNABLE, BLOCKED, STOPPED
 from akuma.kernel.task import Process, Task
+from akuma.kernel.faultaddr import fault_address
 from akuma.kernel.lifecycle import Lifecycle
 from akuma.kernel.signals import Signals
 from akuma.kernel.futex import Futexes
@@ -228,7 +229,8 @@ class Kernel(Lifecycle, Signals, Futexes):
             # PT_GNU_STACK asks for an executable stack (old JITs, nested
             # C functions); the default is RW.
             stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if loaded.exec_stack else 0)
-            aspace.map(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, name="[stack]")
+            stack_size = _stack_size(proc)
+            aspace.map(STACK_TOP - stack_size, stack_size, stack_prot, name="[stack]")
             c = proc.creds
             auxv = [(AT_PHDR, loaded.phdr), (AT_PHENT, 56), (AT_PHNUM, loaded.phnum),
                     (AT_PAGESZ, 4096), (AT_BASE, interp_base), (AT_FLAGS, 0),
@@ -364,10 +366,11 @@ class Kernel(Lifecycle, Signals, Futexes):
             return
         kind = {ACCESS_WRITE: "write", ACCESS_FETCH: "execute"}.get(access, "read")
         why = "unmapped" if code == MAPERR else "protected"
-        # unicorn hands the fill callback page-aligned addresses: the report
-        # names the page (exact si_addr needs the faulting load/store decoded).
+        if access != ACCESS_FETCH:
+            # The callback saw only the page: decode the load/store.
+            addr = fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp, addr)
         self.force_signal(t, S.SIGSEGV, S.SEGV_MAPERR if code == MAPERR else S.SEGV_ACCERR,
-                          addr, pc, f"{kind} of {why} page {addr:#x}")
+                          addr, pc, f"{kind} of {why} address {addr:#x}")
 
     def _exception(self, t, intno):
         pc = self.cpu.pc
@@ -433,6 +436,16 @@ class Kernel(Lifecycle, Signals, Futexes):
             except (OSError, termios.error):
                 pass
         self._host_ttys.clear()
+
+
+def _stack_size(proc):
+    """The main stack's reservation: RLIMIT_STACK (demand-paged), 8 MiB when
+    unlimited, at most 1 GiB."""
+    from akuma.kernel.rlimit import RLIMIT_STACK, RLIM_INFINITY
+    soft = proc.rlimits[RLIMIT_STACK][0]
+    if soft == RLIM_INFINITY:
+        return STACK_SIZE
+    return max(128 << 10, min(soft, 1 << 30)) + 4095 & ~4095
 
 
 def _drain(fd):

@@ -15,10 +15,26 @@ PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
 MAX_MAP = 1 << 47
 
 
+def _over_as_limit(t, grow, fixed_at=None):
+    """RLIMIT_AS: the address space may not grow past the limit."""
+    from akuma.kernel.rlimit import RLIMIT_AS, RLIM_INFINITY
+    limit = t.process.rlimits[RLIMIT_AS][0]
+    if limit == RLIM_INFINITY:
+        return False
+    a = t.process.aspace
+    replaced = 0
+    if fixed_at is not None:
+        replaced = sum(min(v.end, fixed_at + grow) - max(v.start, fixed_at)
+                       for v in a.vmas if v.start < fixed_at + grow and fixed_at < v.end)
+    return a.size_bytes - replaced + grow > limit
+
+
 @syscall("brk", "hex")
 def sys_brk(t, addr, *_):
     a = t.process.aspace
     if addr == 0:
+        return a.brk
+    if addr > a.brk and _over_as_limit(t, page_align(addr) - page_align(a.brk)):
         return a.brk
     try:
         return a.set_brk(addr)
@@ -46,6 +62,8 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
         start = a.free_range(length, hint=addr & ~(PAGE_SIZE - 1))
         if start is None:
             return -ENOMEM
+    if _over_as_limit(t, length, start if flags & MAP_FIXED else None):
+        return -ENOMEM
     data = None
     name = ""
     if not flags & MAP_ANONYMOUS:
