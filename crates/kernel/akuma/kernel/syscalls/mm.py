@@ -34,7 +34,8 @@ def sys_brk(t, addr, *_):
     a = t.process.aspace
     if addr == 0:
         return a.brk
-    if addr > a.brk and _over_as_limit(t, page_align(addr) - page_align(a.brk)):
+    if addr > a.brk and (_over_as_limit(t, page_align(addr) - page_align(a.brk)) or
+                         addr - a.brk > t.kernel.frames.total * PAGE_SIZE):
         return a.brk
     try:
         return a.set_brk(addr)
@@ -64,6 +65,9 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
             return -ENOMEM
     if _over_as_limit(t, length, start if flags & MAP_FIXED else None):
         return -ENOMEM
+    if prot & PROT_WRITE and not flags & MAP_NORESERVE and kind == MAP_PRIVATE and \
+            length > t.kernel.frames.total * PAGE_SIZE:
+        return -ENOMEM      # heuristic overcommit: more than all of RAM cannot be promised
     data = None
     name = ""
     if not flags & MAP_ANONYMOUS:
