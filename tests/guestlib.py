@@ -80,6 +80,7 @@ PROGRAMS = (
     "jit",
     "shmem",
     "pause",
+    "fs_meta", "fs_locks",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -153,9 +153,9 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.sched.add(task)
         return proc
 
-    def _read_program(self, path, cwd):
+    def _read_program(self, path, cwd, root=b"/"):
         try:
-            f = self.vfs.open(path, os.O_RDONLY, cwd=cwd)
+            f = self.vfs.open(path, os.O_RDONLY, cwd=cwd, root=root)
         except KernelError as e:
             status = 127 if e.errno == ENOENT else 126
             raise ExecError(f"{path.decode(errors='replace')}: {os.strerror(e.errno)}",
@@ -180,20 +180,20 @@ class Kernel(Lifecycle, Signals, Futexes):
         finally:
             f.close()
 
-    def _load_elf(self, path, cwd, data=None):
+    def _load_elf(self, path, cwd, data=None, root=b"/"):
         if data is None:
-            data = self._read_program(path, cwd)
+            data = self._read_program(path, cwd, root)
         try:
             return parse(data), data
         except ElfError as e:
             raise ExecError(f"{path.decode(errors='replace')}: {e}", 126) from None
 
-    def _resolve_scripts(self, path, argv, cwd):
+    def _resolve_scripts(self, path, argv, cwd, root=b"/"):
         """Follow `#!` lines as Linux's binfmt_script does: argv becomes
         [interpreter, optional argument, script path as given, argv[1:]...];
         at most 4 levels (ELOOP)."""
         for _ in range(5):
-            data = self._read_program(path, cwd)
+            data = self._read_program(path, cwd, root)
             if data[:2] != b"#!":
                 return path, argv, data
             line = data[2:256].split(b"\n", 1)[0].strip(b" \t\r")
@@ -210,7 +210,7 @@ class Kernel(Lifecycle, Signals, Futexes):
     def _exec_into(self, task, path, argv, envp):
         proc = task.process
         execfn = path
-        path, argv, data = self._resolve_scripts(path, argv, proc.cwd)
+        path, argv, data = self._resolve_scripts(path, argv, proc.cwd, proc.root)
         img, data = self._load_elf(path, proc.cwd, data)
         img.path = path.decode(errors="replace")
         if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
@@ -221,7 +221,7 @@ class Kernel(Lifecycle, Signals, Futexes):
             loaded = load_image(aspace, img, data)
             entry, interp_base = loaded.entry, 0
             if img.interp:
-                iimg, idata = self._load_elf(img.interp.encode(), proc.cwd)
+                iimg, idata = self._load_elf(img.interp.encode(), proc.cwd, root=proc.root)
                 iimg.path = img.interp
                 iloaded = load_image(aspace, iimg, idata, base=INTERP_BASE)
                 entry, interp_base = iloaded.entry, iloaded.base
@@ -250,7 +250,7 @@ class Kernel(Lifecycle, Signals, Futexes):
             raise ExecError(f"{path.decode(errors='replace')}: bad ELF layout ({e})", 126) \
                 from None
         try:
-            proc.exe = self.vfs.resolve(path, cwd=proc.cwd).path
+            proc.exe = self.vfs.resolve(path, cwd=proc.cwd, root=proc.root).path
         except KernelError:
             proc.exe = path
         proc.comm = os.path.basename(path)[:15]

@@ -8,7 +8,7 @@ from akuma.abi import signals as S
 from akuma.abi.errors import ECHILD, EINVAL, EAGAIN
 from akuma.arch import TPIDR_EL0
 from akuma.mm import EFault
-from akuma.sched import BLOCKED, ZOMBIE
+from akuma.sched import ZOMBIE
 from akuma.kernel.task import Process, Task, SigAction
 from akuma.kernel.rlimit import RLIMIT_NPROC
 

@@ -183,7 +183,7 @@ def sys_openat(t, dirfd, pathname, flags, mode, *_):
     path = path_arg(t, pathname)
     flags = s32(flags)
     cwd = _dir_of(t, dirfd, path)
-    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask)
+    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask, root=p.root)
     return p.fds.install(f, cloexec=bool(flags & F.O_CLOEXEC), limit=_nofile(p))
 
 
@@ -234,6 +234,9 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     if cmd == F.F_SETFL:
         f.flags = (f.flags & ~F.SETFL_MASK) | (s32(arg) & F.SETFL_MASK)
         return 0
+    from akuma.kernel.syscalls.fsmeta import record_lock, RECORD_LOCK_CMDS
+    if cmd in RECORD_LOCK_CMDS:
+        return record_lock(t, fd, cmd, arg)
     return -EINVAL
 
 
@@ -254,12 +257,12 @@ def sys_newfstatat(t, dirfd, pathname, statbuf, flags, *_):
         return -EINVAL
     if not path and flags & F.AT_EMPTY_PATH:
         if s32(dirfd) == F.AT_FDCWD:
-            st = t.kernel.vfs.stat(t.process.cwd, cwd=b"/")
+            st = t.kernel.vfs.stat(t.process.cwd, cwd=b"/", root=t.process.root)
         else:
             st = t.process.fds.get(s32(dirfd)).stat()
     else:
         st = t.kernel.vfs.stat(path, cwd=_dir_of(t, dirfd, path),
-                               follow=not flags & F.AT_SYMLINK_NOFOLLOW)
+                               follow=not flags & F.AT_SYMLINK_NOFOLLOW, root=t.process.root)
     write_user(t, statbuf, st.pack())
     return 0
 
@@ -267,7 +270,7 @@ def sys_newfstatat(t, dirfd, pathname, statbuf, flags, *_):
 @syscall("faccessat", "fd path int")
 def sys_faccessat(t, dirfd, pathname, mode, *_):
     path = path_arg(t, pathname)
-    t.kernel.vfs.access(path, s32(mode), cwd=_dir_of(t, dirfd, path))
+    t.kernel.vfs.access(path, s32(mode), cwd=_dir_of(t, dirfd, path), root=t.process.root)
     return 0
 
 
@@ -281,7 +284,8 @@ def sys_readlinkat(t, dirfd, pathname, buf, size, *_):
     if s32(size) <= 0:
         return -EINVAL
     path = path_arg(t, pathname)
-    target = t.kernel.vfs.readlink(path, cwd=_dir_of(t, dirfd, path))[:size]
+    target = t.kernel.vfs.readlink(path, cwd=_dir_of(t, dirfd, path),
+                                  root=t.process.root)[:size]
     write_user(t, buf, target)
     return len(target)
 
@@ -428,7 +432,7 @@ def sys_getcwd(t, buf, size, *_):
 def sys_chdir(t, pathname, *_):
     p = t.process
     path = path_arg(t, pathname)
-    p.cwd = t.kernel.vfs.resolve_dir(path, cwd=p.cwd)
+    p.cwd = t.kernel.vfs.resolve_dir(path, cwd=p.cwd, root=p.root)
     return 0
 
 
@@ -444,7 +448,8 @@ def sys_fchdir(t, fd, *_):
 @syscall("mkdirat", "fd path oct")
 def sys_mkdirat(t, dirfd, pathname, mode, *_):
     path = path_arg(t, pathname)
-    t.kernel.vfs.mkdir(path, (mode & 0o7777) & ~t.process.umask, cwd=_dir_of(t, dirfd, path))
+    t.kernel.vfs.mkdir(path, (mode & 0o7777) & ~t.process.umask, cwd=_dir_of(t, dirfd, path),
+                       root=t.process.root)
     return 0
 
 
@@ -456,9 +461,9 @@ def sys_unlinkat(t, dirfd, pathname, flags, *_):
         return -EINVAL
     cwd = _dir_of(t, dirfd, path)
     if flags & F.AT_REMOVEDIR:
-        t.kernel.vfs.rmdir(path, cwd=cwd)
+        t.kernel.vfs.rmdir(path, cwd=cwd, root=t.process.root)
     else:
-        t.kernel.vfs.unlink(path, cwd=cwd)
+        t.kernel.vfs.unlink(path, cwd=cwd, root=t.process.root)
     return 0
 
 
@@ -466,7 +471,7 @@ def sys_unlinkat(t, dirfd, pathname, flags, *_):
 def sys_symlinkat(t, target, dirfd, linkpath, *_):
     tgt = path_arg(t, target)
     path = path_arg(t, linkpath)
-    t.kernel.vfs.symlink(tgt, path, cwd=_dir_of(t, dirfd, path))
+    t.kernel.vfs.symlink(tgt, path, cwd=_dir_of(t, dirfd, path), root=t.process.root)
     return 0
 
 
@@ -475,15 +480,14 @@ def sys_renameat(t, olddirfd, oldpath, newdirfd, newpath, *_):
     old = path_arg(t, oldpath)
     new = path_arg(t, newpath)
     t.kernel.vfs.rename(old, new, cwd=_dir_of(t, olddirfd, old),
-                        newcwd=_dir_of(t, newdirfd, new))
+                        newcwd=_dir_of(t, newdirfd, new), root=t.process.root)
     return 0
 
 
-@syscall("renameat2", "fd path fd path hex", note="partial: flags must be 0")
+@syscall("renameat2", "fd path fd path hex")
 def sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, flags, *_):
-    if flags:
-        return -EINVAL
-    return sys_renameat(t, olddirfd, oldpath, newdirfd, newpath)
+    from akuma.kernel.syscalls.fsmeta import renameat2_flags
+    return renameat2_flags(t, olddirfd, oldpath, newdirfd, newpath, flags)
 
 
 @syscall("umask", "oct")
@@ -519,8 +523,8 @@ def sys_fdatasync(t, fd, *_):
 
 @syscall("sync")
 def sys_sync(t, *_):
-    t.kernel.vfs.sync_all()
-    return 0
+    from akuma.kernel.syscalls.fsmeta import sync_all
+    return sync_all(t)
 
 
 @syscall("mount", "path path path hex hex", note="partial: tmpfs, proc, devtmpfs")

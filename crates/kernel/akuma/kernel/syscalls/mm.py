@@ -1,5 +1,4 @@
 """Memory syscalls: brk and the mmap family on the process's AddressSpace."""
-from akuma.abi import KernelError
 from akuma.abi.errors import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM
 from akuma.mm import (PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, page_align, OutOfMemory,
                       KIND_ANON, KIND_ANON_SHARED)

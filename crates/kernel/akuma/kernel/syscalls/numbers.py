@@ -328,5 +328,6 @@ NAMES = {
     448: "process_mrelease",
     449: "futex_waitv",
     450: "set_mempolicy_home_node",
+    452: "fchmodat2",
 }
 NUMBERS = {name: nr for nr, name in NAMES.items()}
