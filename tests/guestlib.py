@@ -80,7 +80,7 @@ PROGRAMS = (
     "jit",
     "shmem",
     "pause",
-    "fs_meta", "fs_locks",
+    "fs_meta", "fs_locks", "events",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -14,7 +14,7 @@ import stat as _hstat
 from akuma.abi import KernelError, Stat, makedev
 from akuma.abi import fcntl as F
 from akuma.abi.errors import (EACCES, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, EOPNOTSUPP, EROFS,
-                              EXDEV)
+                              ESPIPE, EXDEV)
 
 from akuma.vfs.dirent import DT_UNKNOWN, dtype_of
 from akuma.vfs.inode import FileSystem, Inode
@@ -275,18 +275,10 @@ class HostInode(Inode):
 
 
 
-class HostFile(OpenFile):
-    """A regular host file: all I/O and the offset live in the real host fd."""
-
-    def __init__(self, inode, flags, fd):
-        super().__init__(inode, flags)
-        self.host_fd = fd
-
-    def _flags_changed(self, old, new):
-        if (old ^ new) & F.O_APPEND and self.host_fd is not None:
-            hfl = _hfcntl.fcntl(self.host_fd, _hfcntl.F_GETFL)
-            hfl = hfl | os.O_APPEND if new & F.O_APPEND else hfl & ~os.O_APPEND
-            _hfcntl.fcntl(self.host_fd, _hfcntl.F_SETFL, hfl)
+class HostFdIO:
+    """Reads and writes on ``self.host_fd`` (a host file, pipe or terminal),
+    shared by hostfs files and host streams; ``seekable`` says whether
+    offsets mean anything."""
 
     @hostcall
     def read(self, n):
@@ -311,6 +303,8 @@ class HostFile(OpenFile):
     @hostcall
     def pread(self, n, off):
         self._check_read()
+        if not self.seekable:
+            raise KernelError(ESPIPE)
         if off < 0:
             raise KernelError(EINVAL)
         return os.pread(self.host_fd, n, off)
@@ -318,15 +312,35 @@ class HostFile(OpenFile):
     @hostcall
     def pwrite(self, data, off):
         self._check_write()
+        if not self.seekable:
+            raise KernelError(ESPIPE)
         if off < 0:
             raise KernelError(EINVAL)
         return os.pwrite(self.host_fd, data, off)
 
     @hostcall
     def lseek(self, off, whence):
+        if not self.seekable:
+            raise KernelError(ESPIPE)
         if whence not in (F.SEEK_SET, F.SEEK_CUR, F.SEEK_END, F.SEEK_DATA, F.SEEK_HOLE):
             raise KernelError(EINVAL)
         return os.lseek(self.host_fd, off, whence)   # host seek constants are Linux's
+
+
+class HostFile(HostFdIO, OpenFile):
+    """A regular host file: all I/O and the offset live in the real host fd."""
+
+    def __init__(self, inode, flags, fd):
+        super().__init__(inode, flags)
+        self.host_fd = fd
+
+    def _flags_changed(self, old, new):
+        if (old ^ new) & F.O_APPEND and self.host_fd is not None:
+            hfl = _hfcntl.fcntl(self.host_fd, _hfcntl.F_GETFL)
+            hfl = hfl | os.O_APPEND if new & F.O_APPEND else hfl & ~os.O_APPEND
+            _hfcntl.fcntl(self.host_fd, _hfcntl.F_SETFL, hfl)
+
+
 
     @property
     def pos(self):

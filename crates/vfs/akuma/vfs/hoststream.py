@@ -9,16 +9,16 @@ import stat as _hstat
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
 from akuma.abi import stat as st
-from akuma.abi.errors import EBADF, EINVAL, ENOTDIR, ESPIPE
+from akuma.abi.errors import EBADF, EINVAL, ENOTDIR
 
-from akuma.vfs.hostfs import host_stat, hostcall
+from akuma.vfs.hostfs import HostFdIO, host_stat, hostcall
 from akuma.vfs.inode import alloc_dev
 from akuma.vfs.openfile import OpenFile
 
 _DEV = alloc_dev()
 
 
-class HostStream(OpenFile):
+class HostStream(HostFdIO, OpenFile):
     def __init__(self, fd, path=b""):
         try:
             hfl = _hfcntl.fcntl(fd, _hfcntl.F_GETFL)
@@ -38,52 +38,6 @@ class HostStream(OpenFile):
     def _check_read(self):
         if not self.readable:
             raise KernelError(EBADF)
-
-    @hostcall
-    def read(self, n):
-        self._check_read()
-        return os.read(self.host_fd, n)
-
-    @hostcall
-    def readinto(self, views):
-        self._check_read()
-        return os.readv(self.host_fd, views)
-
-    @hostcall
-    def write(self, data):
-        self._check_write()
-        return os.write(self.host_fd, data)
-
-    @hostcall
-    def writefrom(self, views):
-        self._check_write()
-        return os.writev(self.host_fd, views)
-
-    @hostcall
-    def pread(self, n, off):
-        self._check_read()
-        if not self.seekable:
-            raise KernelError(ESPIPE)
-        if off < 0:
-            raise KernelError(EINVAL)
-        return os.pread(self.host_fd, n, off)
-
-    @hostcall
-    def pwrite(self, data, off):
-        self._check_write()
-        if not self.seekable:
-            raise KernelError(ESPIPE)
-        if off < 0:
-            raise KernelError(EINVAL)
-        return os.pwrite(self.host_fd, data, off)
-
-    @hostcall
-    def lseek(self, off, whence):
-        if not self.seekable:
-            raise KernelError(ESPIPE)
-        if whence not in (F.SEEK_SET, F.SEEK_CUR, F.SEEK_END, F.SEEK_DATA, F.SEEK_HOLE):
-            raise KernelError(EINVAL)
-        return os.lseek(self.host_fd, off, whence)
 
     @hostcall
     def stat(self):

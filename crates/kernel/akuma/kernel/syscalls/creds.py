@@ -49,62 +49,56 @@ def sys_setgid(t, gid, *_):
     return 0
 
 
+def _set_re(c, real, eff, saved, r, e):
+    """setreuid/setregid: unprivileged callers may swap among their real,
+    effective (and, for the effective id, saved) ids; the saved id follows
+    the effective one when the real id is set or the effective id changes
+    to something other than the old real id."""
+    r, e = r & 0xFFFFFFFF, e & 0xFFFFFFFF
+    ids = (getattr(c, real), getattr(c, eff))
+    if not _allowed(c, r, ids) or not _allowed(c, e, ids + (getattr(c, saved),)):
+        return -EPERM
+    old_real = getattr(c, real)
+    if r != _KEEP:
+        setattr(c, real, r)
+    if e != _KEEP:
+        setattr(c, eff, e)
+    if r != _KEEP or (e != _KEEP and e != old_real):
+        setattr(c, saved, getattr(c, eff))
+    return 0
+
+
+def _set_res(c, names, vals):
+    """setresuid/setresgid: each of the three may become any of the current
+    three (anything for root); -1 leaves one alone."""
+    ids = tuple(getattr(c, n) for n in names)
+    vals = [v & 0xFFFFFFFF for v in vals]
+    if not all(_allowed(c, v, ids) for v in vals):
+        return -EPERM
+    for name, v in zip(names, vals):
+        if v != _KEEP:
+            setattr(c, name, v)
+    return 0
+
+
 @syscall("setreuid", "int int")
 def sys_setreuid(t, ruid, euid, *_):
-    c = t.process.creds
-    ruid, euid = ruid & 0xFFFFFFFF, euid & 0xFFFFFFFF
-    if not _allowed(c, ruid, (c.uid, c.euid)) or not _allowed(c, euid, (c.uid, c.euid, c.suid)):
-        return -EPERM
-    old_ruid = c.uid
-    if ruid != _KEEP:
-        c.uid = ruid
-    if euid != _KEEP:
-        c.euid = euid
-    if ruid != _KEEP or (euid != _KEEP and euid != old_ruid):
-        c.suid = c.euid
-    return 0
+    return _set_re(t.process.creds, "uid", "euid", "suid", ruid, euid)
 
 
 @syscall("setregid", "int int")
 def sys_setregid(t, rgid, egid, *_):
-    c = t.process.creds
-    rgid, egid = rgid & 0xFFFFFFFF, egid & 0xFFFFFFFF
-    if not _allowed(c, rgid, (c.gid, c.egid)) or not _allowed(c, egid, (c.gid, c.egid, c.sgid)):
-        return -EPERM
-    old_rgid = c.gid
-    if rgid != _KEEP:
-        c.gid = rgid
-    if egid != _KEEP:
-        c.egid = egid
-    if rgid != _KEEP or (egid != _KEEP and egid != old_rgid):
-        c.sgid = c.egid
-    return 0
+    return _set_re(t.process.creds, "gid", "egid", "sgid", rgid, egid)
 
 
 @syscall("setresuid", "int int int")
 def sys_setresuid(t, r, e, s, *_):
-    c = t.process.creds
-    ids = (c.uid, c.euid, c.suid)
-    vals = [v & 0xFFFFFFFF for v in (r, e, s)]
-    if not all(_allowed(c, v, ids) for v in vals):
-        return -EPERM
-    for name, v in zip(("uid", "euid", "suid"), vals):
-        if v != _KEEP:
-            setattr(c, name, v)
-    return 0
+    return _set_res(t.process.creds, ("uid", "euid", "suid"), (r, e, s))
 
 
 @syscall("setresgid", "int int int")
 def sys_setresgid(t, r, e, s, *_):
-    c = t.process.creds
-    ids = (c.gid, c.egid, c.sgid)
-    vals = [v & 0xFFFFFFFF for v in (r, e, s)]
-    if not all(_allowed(c, v, ids) for v in vals):
-        return -EPERM
-    for name, v in zip(("gid", "egid", "sgid"), vals):
-        if v != _KEEP:
-            setattr(c, name, v)
-    return 0
+    return _set_res(t.process.creds, ("gid", "egid", "sgid"), (r, e, s))
 
 
 @syscall("setfsuid", "int")
