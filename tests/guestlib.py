@@ -81,6 +81,7 @@ PROGRAMS = (
     "shmem",
     "pause",
     "fs_meta", "fs_locks", "events",
+    "highaddr",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

@@ -107,3 +107,13 @@ def test_advertised_hwcaps_all_execute(guest, akuma):
     assert "fp=1 asimd=1" in out
     assert "atomics ldadd old=5 new=8" in out      # LSE: glibc and musl pick it
     assert "cpuid=0 sve=0 paca=0" in out
+
+
+@pytest.mark.parametrize("addr", ["0xffff000000000000", "0x0100000000001000",
+                                  "0x1000000000000", "0xfffffffffffff010"])
+@pytest.mark.parametrize("how", ["jump", "read", "write"])
+def test_addresses_beyond_user_space_are_sigsegv_not_a_hang(guest, akuma, addr, how):
+    got = akuma("run", guest("highaddr"), addr, how, timeout=30)
+    assert got.returncode == 139, got.stderr
+    line = got.stderr.decode().strip().splitlines()[-1]
+    assert "SIGSEGV" in line and f"address {int(addr, 16):#x}" in line

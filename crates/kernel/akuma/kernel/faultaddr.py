@@ -67,6 +67,17 @@ def effective_address(insn, x, sp):
     return None
 
 
+def guess_fault_address(aspace, pc, x, sp):
+    """The address the load/store at ``pc`` accesses; None if ``pc`` holds
+    no readable load/store (then the fetch itself failed)."""
+    try:
+        (insn,) = struct.unpack("<I", aspace.read(pc, 4))
+    except Exception:                # noqa: BLE001
+        return None
+    ea = effective_address(insn, x, sp)
+    return None if ea is None else ea[0]
+
+
 def fault_address(aspace, pc, x, sp, page):
     """The faulting byte: decoded from the instruction at ``pc`` when it
     points into ``page``; ``page`` itself otherwise."""

@@ -21,7 +21,7 @@ from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PR
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
 from akuma.sched import Scheduler, RUNNABLE, BLOCKED, STOPPED
 from akuma.kernel.task import Process, Task
-from akuma.kernel.faultaddr import fault_address
+from akuma.kernel.faultaddr import fault_address, guess_fault_address
 from akuma.kernel.lifecycle import Lifecycle
 from akuma.kernel.signals import Signals
 from akuma.kernel.futex import Futexes
@@ -324,6 +324,8 @@ class Kernel(Lifecycle, Signals, Futexes):
         t.utime_ns += spent
         if t.process.itimers:
             self.charge_itimers(t.process, spent)
+        if why != RunExit.EXIT_FAULT:
+            t.unexplained = None
         if why == RunExit.EXIT_TICK:
             # QEMU's TLB only resizes at a flush: flushing at the tick lets it
             # grow to the working set (DESIGN.md, "Faults and address spaces").
@@ -351,10 +353,22 @@ class Kernel(Lifecycle, Signals, Futexes):
         addr, access, code = pt.take_fault()
         pc = self.cpu.pc
         if code == 0:
-            # No refused access: unicorn reports a stop from the watchdog
-            # that raced with an exception exit this way.  Resuming is safe;
-            # a real fault would simply happen again.
-            return
+            # No access was refused, yet the CPU stopped with an error.
+            # unicorn does this now and then around address-space switches
+            # (resuming is right), and for an access to its `until` probe
+            # page (a fault). A fault repeats at once at the same PC; a
+            # benign exit does not.
+            if t.unexplained != pc:
+                t.unexplained = pc
+                return
+            t.unexplained = None
+            code = MAPERR
+            addr = guess_fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp)
+            access = ACCESS_FETCH if addr is None else 0
+            addr = pc if addr is None else addr
+        elif access != ACCESS_FETCH and code in (MAPERR, ACCERR):
+            # The callback saw only the page: decode the load/store.
+            addr = fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp, addr)
         if code == OOM:
             self.log(f"out of memory: killed pid {t.process.pid} "
                      f"({t.process.comm.decode(errors='replace')})")
@@ -366,9 +380,6 @@ class Kernel(Lifecycle, Signals, Futexes):
             return
         kind = {ACCESS_WRITE: "write", ACCESS_FETCH: "execute"}.get(access, "read")
         why = "unmapped" if code == MAPERR else "protected"
-        if access != ACCESS_FETCH:
-            # The callback saw only the page: decode the load/store.
-            addr = fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp, addr)
         self.force_signal(t, S.SIGSEGV, S.SEGV_MAPERR if code == MAPERR else S.SEGV_ACCERR,
                           addr, pc, f"{kind} of {why} address {addr:#x}")
 

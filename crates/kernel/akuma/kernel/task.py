@@ -99,6 +99,7 @@ class Task:
         self.futex_state = None
         self.utime_ns = 0           # time spent running guest code (and its syscalls)
         self.stopped = False
+        self.unexplained = None     # PC of an error exit with no refused access
         self.siginfo = {}
         self.kernel = None
         process.threads.append(self)

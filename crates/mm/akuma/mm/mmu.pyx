@@ -25,6 +25,9 @@ cdef extern from *:
        (uc_ctl_remove_cache takes virtual addresses and translates them
        through the fill callback). */
     #define MM_KWIN 0x0100000000000000ULL
+    /* The pages uc_emu_start probes around its `until` address
+       (akuma.arch's STOP_ADDR 0xFFFFFFFFFFFFF000 and the page below). */
+    #define MM_PROBE_PAGE 0xFFFFFFFFFFFFE000ULL
     """
     const uint64_t PAGE "MM_PAGE"
     const int ENTRIES "MM_ENTRIES"
@@ -32,6 +35,7 @@ cdef extern from *:
     const uint64_t ADDR_MASK "MM_ADDR_MASK"
     const uint32_t CODE_DIRTY_MAX "MM_CODE_DIRTY_MAX"
     const uint64_t KWIN "MM_KWIN"
+    const uint64_t PROBE_PAGE "MM_PROBE_PAGE"
 
 PROT_READ = 1
 PROT_WRITE = 2
@@ -263,11 +267,16 @@ cdef bint _fill(uc_engine *uc, uint64_t va, uc_mem_type access, uc_tlb_entry *re
             result.paddr = m.phys_base + (va - KWIN)
             result.perms = <uc_prot>(UC_PROT_READ | UC_PROT_EXEC)
             return True
-        # Otherwise only uc_emu_start's `until` probe comes here (user code
-        # cannot reach it with 48-bit VAs): the reserved zero frame, no rights.
-        result.paddr = m.phys_base
-        result.perms = UC_PROT_NONE
-        return True
+        if va >= PROBE_PAGE:
+            # uc_emu_start probes its `until` page on every return and must
+            # be answered: the reserved zero frame, no rights.
+            result.paddr = m.phys_base
+            result.perms = UC_PROT_NONE
+            return True
+        # Beyond the 48-bit user space: a fault like any unmapped address.
+        if m.current != NULL:
+            fault(m.current, va, access, FAULT_MAPERR)
+        return False
     if m.current == NULL:
         return False
     e = resolve(m.current, m.frames, va, access)
