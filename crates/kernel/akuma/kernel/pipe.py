@@ -5,7 +5,8 @@ import itertools
 
 from akuma.abi import KernelError, Stat
 from akuma.abi import fcntl as F
-from akuma.abi.errors import EAGAIN, EPIPE, ESPIPE, ENOTTY, EINVAL
+from akuma.abi.errors import EAGAIN, EPIPE
+from akuma.kernel.kernelfile import KernelFile
 from akuma.abi.stat import S_IFIFO
 
 PIPE_BUF = 4096
@@ -29,12 +30,8 @@ class Pipe:
         self.waiters = []
 
 
-class PipeEnd:
+class PipeEnd(KernelFile):
     """One end of a pipe, as an open file description."""
-    seekable = False
-    host_fd = None
-    isatty = False
-    opath = False
 
     def __init__(self, pipe, write, flags=0):
         self.pipe = pipe
@@ -89,40 +86,11 @@ class PipeEnd:
         p.wake_all()
         return total
 
-    def read(self, n):
-        out = bytearray(n)
-        got = self.readinto([memoryview(out)])
-        return bytes(out[:got])
-
-    def write(self, data):
-        return self.writefrom([memoryview(data)])
-
-    def pread(self, n, off):
-        raise KernelError(ESPIPE)
-
-    pwrite = pread
-
-    def lseek(self, off, whence):
-        raise KernelError(ESPIPE)
-
     def stat(self):
         return Stat(mode=S_IFIFO | 0o600, size=0, ino=self.pipe.ino, blksize=4096)
 
-    def ioctl(self, req, arg):
-        raise KernelError(ENOTTY)
-
     def fionread(self):
         return len(self.pipe.buf)
-
-    def truncate(self, length):
-        raise KernelError(EINVAL)
-
-    def fsync(self):
-        raise KernelError(EINVAL)
-
-    def getdents64(self, n):
-        from akuma.abi.errors import ENOTDIR
-        raise KernelError(ENOTDIR)
 
     def close(self):
         p = self.pipe

@@ -9,12 +9,12 @@ import time as _time
 
 from akuma.abi import KernelError, Stat
 from akuma.abi import fcntl as F
-from akuma.abi.errors import (EAGAIN, EEXIST, EINVAL, ENOENT, ENOTDIR, ENOTTY, EPERM,
-                              ESPIPE)
+from akuma.abi.errors import EAGAIN, EEXIST, EINVAL, ENOENT, EPERM
 from akuma.abi.stat import S_IFREG, S_IFDIR, S_IFMT
 from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 from akuma.sched import Timer
+from akuma.kernel.kernelfile import KernelFile
 
 O_CLOEXEC, O_NONBLOCK = 0o2000000, 0o4000
 NSEC = 1_000_000_000
@@ -51,11 +51,8 @@ def _scatter(views, data):
     return done
 
 
-class AnonFile:
+class AnonFile(KernelFile):
     """Common parts of an anonymous-inode file (anon_inode:[kind])."""
-    seekable = False
-    host_fd = None
-    isatty = False
     opath = False
     readable = True
     writable = True
@@ -81,45 +78,8 @@ class AnonFile:
         m = self.poll_mask()
         return bool(m & EPOLLIN), bool(m & EPOLLOUT)
 
-    def read(self, n):
-        out = bytearray(n)
-        got = self.readinto([memoryview(out)])
-        return bytes(out[:got])
-
-    def write(self, data):
-        return self.writefrom([memoryview(data)])
-
-    def pread(self, n, off):
-        raise KernelError(ESPIPE)
-
-    pwrite = pread
-
-    def lseek(self, off, whence):
-        raise KernelError(ESPIPE)
-
     def stat(self):
         return Stat(mode=S_IFREG | 0o600, size=0, ino=self.ino, blksize=4096)
-
-    def ioctl(self, req, arg):
-        raise KernelError(ENOTTY)
-
-    def fionread(self):
-        return 0
-
-    def truncate(self, length):
-        raise KernelError(EINVAL)
-
-    def fsync(self):
-        raise KernelError(EINVAL)
-
-    def getdents64(self, n):
-        raise KernelError(ENOTDIR)
-
-    def readinto(self, views):
-        raise KernelError(EINVAL)
-
-    def writefrom(self, views):
-        raise KernelError(EINVAL)
 
     def close(self):
         self.wake_all()
