@@ -82,6 +82,7 @@ PROGRAMS = (
     "pause",
     "fs_meta", "fs_locks", "events",
     "highaddr",
+    "sysfuzz",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}
