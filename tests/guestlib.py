@@ -83,6 +83,7 @@ PROGRAMS = (
     "fs_meta", "fs_locks", "events",
     "highaddr",
     "sysfuzz",
+    "pipesize",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

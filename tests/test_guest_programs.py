@@ -16,6 +16,7 @@ SAME_AS_QEMU = [
     ("syscalls", ("/tmp/akuma_syscalls_test",)),
     ("jit", ()),
     ("shmem", ()),
+    ("pipesize", ()),
 ]
 
 

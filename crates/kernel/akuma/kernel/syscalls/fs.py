@@ -3,8 +3,8 @@ import struct
 
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
-from akuma.abi.errors import (EAGAIN, EBADF, EFAULT, EINVAL, ENOTDIR, EPIPE, ERANGE, EISDIR,
-                              ESPIPE)
+from akuma.abi.errors import (EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOTDIR, EPERM, EPIPE,
+                              ERANGE, EISDIR, ESPIPE)
 from akuma.abi.signals import SIGPIPE
 from akuma.abi.stat import STAT_SIZE
 from akuma.mm import EFault
@@ -12,6 +12,8 @@ from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 
 IOV_MAX = 1024
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+PIPE_MAX_SIZE = 1 << 20      # /proc/sys/fs/pipe-max-size
 MAX_RW = 0x7FFFF000     # Linux caps one read/write at this
 
 
@@ -234,6 +236,22 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     if cmd == F.F_SETFL:
         f.flags = (f.flags & ~F.SETFL_MASK) | (s32(arg) & F.SETFL_MASK)
         return 0
+    if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+        pipe = getattr(f, "pipe", None)
+        if pipe is None:
+            return -EBADF
+        if cmd == F_GETPIPE_SZ:
+            return pipe.capacity
+        size = s32(arg)
+        if size < 0:
+            return -EINVAL
+        size = max(4096, 1 << (max(size, 1) - 1).bit_length())      # a power of two pages
+        if size > PIPE_MAX_SIZE and t.process.creds.euid != 0:
+            return -EPERM
+        if size < len(pipe.buf):
+            return -EBUSY
+        pipe.capacity = size
+        return size
     from akuma.kernel.syscalls.fsmeta import record_lock, RECORD_LOCK_CMDS
     if cmd in RECORD_LOCK_CMDS:
         return record_lock(t, fd, cmd, arg)

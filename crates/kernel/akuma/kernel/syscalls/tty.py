@@ -31,6 +31,9 @@ def sys_ioctl(t, fd, req, arg, *_):
         (on,) = struct.unpack("<i", read_user(t, arg, 4))
         f.flags = (f.flags | F.O_NONBLOCK) if on else (f.flags & ~F.O_NONBLOCK)
         return 0
+    if req == FIONREAD and hasattr(f, "fionread"):
+        write_user(t, arg, struct.pack("<i", f.fionread()))
+        return 0
     if getattr(f, "isatty", False) and f.host_fd is not None:
         return _host_tty_ioctl(t, f, req, arg)
     return f.ioctl(req, arg)
