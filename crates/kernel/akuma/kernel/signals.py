@@ -108,6 +108,9 @@ class Signals:
             if x.state == "S" and x.sigwait_set & _bit(sig):
                 self.sched.wake(x)          # rt_sigtimedwait takes blocked signals
                 break
+        for sfd in list(p.signalfds):
+            if sfd.mask & _bit(sig):
+                sfd.wake_all()              # readers of a signalfd (also via epoll)
         # Wake a blocked thread that can take it, and get the running one
         # back into the kernel loop to deliver it.
         for x in targets:

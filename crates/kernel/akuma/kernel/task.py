@@ -57,6 +57,7 @@ class Process:
         self.execed = False
         self.stopped = False
         self.wait_report = None     # ("stopped", sig) or ("continued", 0) for wait
+        self.signalfds = set()      # signalfds with readers waiting for our signals
         self.utime_ns = 0           # CPU time of dead threads and the live ones' totals
         self.child_utime_ns = 0     # of reaped children (getrusage CHILDREN, times)
         self.itimers = {}           # which -> (interval_ns, Timer or remaining ns)

@@ -262,7 +262,6 @@ def sys_timerfd_gettime(t, fd, cur, *_):
 
 SIGKILL, SIGSTOP, SIGCHLD = 9, 19, 17
 SIGINFO_RECORD = 128
-SIGNALFD_RECHECK = 0.01     # seconds: see the report (no wake hook in send_signal yet)
 
 
 class SignalFd(AnonFile):
@@ -274,7 +273,7 @@ class SignalFd(AnonFile):
         self.kernel = kernel
         self.mask = mask
         self.flags = F.O_RDONLY | (flags & O_NONBLOCK)
-        self.timer = Timer(self.wake_all)
+        self.watched = set()        # processes whose send_signal wakes our readers
 
     def _task(self):
         return self.kernel.cpu.task
@@ -288,10 +287,10 @@ class SignalFd(AnonFile):
         return EPOLLIN if self._pending(self._task()) else 0
 
     def add_waiter(self, t):
-        # No wake on the arrival of a blocked signal yet: re-check shortly.
+        # send_signal wakes us when a signal in our mask arrives for t's process.
         super().add_waiter(t)
-        if not self.timer.armed:
-            self.sched.arm(self.timer, _time.monotonic() + SIGNALFD_RECHECK)
+        t.process.signalfds.add(self)
+        self.watched.add(t.process)
 
     def readinto(self, views):
         room = sum(len(v) for v in views) // SIGINFO_RECORD
@@ -311,7 +310,9 @@ class SignalFd(AnonFile):
         return _scatter(views, bytes(out))
 
     def close(self):
-        self.sched.arm(self.timer, None)
+        for p in self.watched:
+            p.signalfds.discard(self)
+        self.watched.clear()
         super().close()
 
 
