@@ -84,6 +84,7 @@ PROGRAMS = (
     "highaddr",
     "sysfuzz",
     "pipesize",
+    "sleep",
 )
 
 DEFAULT_ENV = {"PATH": "/usr/bin:/bin"}

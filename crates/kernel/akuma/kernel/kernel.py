@@ -8,7 +8,7 @@ import threading
 import time
 
 from akuma.abi import KernelError
-from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, EISDIR, ENOEXEC,
+from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, ENOEXEC,
                               ELOOP)
 from akuma.abi import signals as S
 from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
@@ -474,5 +474,4 @@ def wait_status_to_exit_code(status):
     return (status >> 8) & 0xFF
 
 
-__all__ = ["Kernel", "ExecError", "wait_status_to_exit_code", "RUNNABLE", "BLOCKED",
-           "MAPERR", "ACCERR", "EISDIR"]
+__all__ = ["Kernel", "ExecError", "wait_status_to_exit_code"]

@@ -6,7 +6,6 @@ import struct
 from akuma.abi import KernelError
 from akuma.abi import signals as S
 from akuma.abi.errors import ECHILD, EINVAL, EAGAIN
-from akuma.arch import TPIDR_EL0
 from akuma.mm import EFault
 from akuma.sched import ZOMBIE
 from akuma.kernel.task import Process, Task, SigAction
@@ -298,4 +297,4 @@ def _cld_status(status):
     return (status >> 8) & 0xFF if status & 0x7F == 0 else status & 0x7F
 
 
-__all__ = ["Lifecycle", "TPIDR_EL0"]
+__all__ = ["Lifecycle"]

@@ -1,6 +1,5 @@
 """What /proc shows: the kernel fills a procfs with files produced on
 demand from its live state (memory, processes, mounts, uptime)."""
-import os
 import time
 
 from akuma.vfs.procfs import ProcDir, ProcSymlink
@@ -179,4 +178,4 @@ def _smaps_rollup(p):
             f"Rss:            {_kb(rss):8d} kB\nPss:            {_kb(rss):8d} kB\n").encode()
 
 
-__all__ = ["install", "os"]
+__all__ = ["install"]

@@ -5,7 +5,7 @@ Kernel; delivery happens to the task loaded in the CPU, before it runs."""
 import struct
 
 from akuma.abi import signals as S
-from akuma.abi.errors import EINTR, EFAULT
+from akuma.abi.errors import EINTR
 from akuma.mm import EFault
 
 SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 0x1, 0x2, 0x4
@@ -313,4 +313,4 @@ class Signals:
         self.exit_process(p, sig | (0x80 if S.default_action(sig) == S.CORE else 0))
 
 
-__all__ = ["Signals", "EFAULT"]
+__all__ = ["Signals", "pack_siginfo"]

@@ -7,7 +7,7 @@ from akuma.abi.errors import (EEXIST, EINVAL, EISDIR, ENOENT, ENOSPC, ENOTDIR, E
                               ENXIO, EPERM, EXDEV)
 
 from akuma.vfs.inode import FileSystem, Inode
-from akuma.vfs.openfile import OpenFile, nbytes
+from akuma.vfs.openfile import InodeFile, OpenFile, nbytes
 from akuma.vfs.path import check_name
 
 DEFAULT_LIMIT = 256 << 20
@@ -233,15 +233,8 @@ class MemFile(Inode):
         return MemOpenFile(self, flags)
 
 
-class MemOpenFile(OpenFile):
-    def _read_at(self, n, off):
-        return self.inode.read_at(n, off)
-
-    def _readinto_at(self, views, off):
-        return self.inode.readinto_at(views, off)
-
-    def _write_at(self, data, off):
-        return self.inode.write_at(data, off)
+class MemOpenFile(InodeFile):
+    """A memfs file open: its bytes are the inode's."""
 
 
 class MemSymlink(Inode):

@@ -239,3 +239,17 @@ class OpenFile:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.path!r} flags={self._flags:#o}>"
+
+
+class InodeFile(OpenFile):
+    """An open file whose bytes live in its inode (memfs, ext2): positioned
+    I/O goes to the inode's read_at/readinto_at/write_at."""
+
+    def _read_at(self, n, off):
+        return self.inode.read_at(n, off)
+
+    def _readinto_at(self, views, off):
+        return self.inode.readinto_at(views, off)
+
+    def _write_at(self, data, off):
+        return self.inode.write_at(data, off)

@@ -4,7 +4,7 @@ ids, else EPERM), supplementary groups, setsid/setpgid."""
 import struct
 
 from akuma.abi.errors import EINVAL, EPERM, ESRCH, EACCES
-from akuma.kernel.syscalls.args import s32, read_user, write_user
+from akuma.kernel.syscalls.args import s32, read_user
 from akuma.kernel.syscalls.registry import syscall
 
 NGROUPS_MAX = 65536
@@ -158,5 +158,3 @@ def sys_setpgid(t, pid, pgid, *_):
     target.pgid = pgid
     return 0
 
-
-__all__ = ["write_user"]

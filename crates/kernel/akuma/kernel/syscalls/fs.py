@@ -6,7 +6,6 @@ from akuma.abi import fcntl as F
 from akuma.abi.errors import (EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOTDIR, EPERM, EPIPE,
                               ERANGE, EISDIR, ESPIPE)
 from akuma.abi.signals import SIGPIPE
-from akuma.abi.stat import STAT_SIZE
 from akuma.mm import EFault
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
@@ -580,5 +579,3 @@ def sys_umount2(t, target, flags, *_):
     t.kernel.vfs.umount(t.kernel.vfs.resolve(path, cwd=t.process.cwd).path)
     return 0
 
-
-__all__ = ["STAT_SIZE"]

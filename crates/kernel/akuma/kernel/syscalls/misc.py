@@ -4,7 +4,7 @@ import struct
 import time as _time
 
 from akuma.abi.errors import EINVAL
-from akuma.kernel.syscalls.args import s32, write_user
+from akuma.kernel.syscalls.args import write_user
 from akuma.kernel.syscalls.registry import syscall
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
@@ -47,5 +47,3 @@ def sys_sysinfo(t, info, *_):
     write_user(t, info, data.ljust(112, b"\0"))
     return 0
 
-
-__all__ = ["s32", "EINVAL"]

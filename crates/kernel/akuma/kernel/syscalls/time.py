@@ -3,7 +3,7 @@ import struct
 import time as _time
 
 from akuma.abi.errors import EINVAL
-from akuma.kernel.syscalls.args import s32, s64, read_user, write_user
+from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
@@ -104,5 +104,3 @@ def sys_clock_nanosleep(t, clk, flags, req, rem, *_):
         when = max(0, when - now)
     return _sleep_until(t, _time.monotonic_ns() + when)
 
-
-__all__ = ["s64"]

@@ -216,15 +216,7 @@ class Ext2Fs(FileSystem):
         return start, min(start + self.bpg, self.nblocks)
 
     def has_super(self, g):
-        if g <= 1 or not self.sparse_super:
-            return True
-        for p in (3, 5, 7):
-            n = p
-            while n < g:
-                n *= p
-            if n == g:
-                return True
-        return False
+        return L.group_has_super(g, self.sparse_super)
 
     def group_of_block(self, b):
         return (b - self.fdb) // self.bpg

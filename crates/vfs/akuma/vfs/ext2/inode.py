@@ -17,7 +17,7 @@ from akuma.abi.errors import (EEXIST, EFBIG, EINVAL, EISDIR, EMLINK, ENAMETOOLON
 from akuma.vfs.ext2 import layout as L
 from akuma.vfs.ext2.fs import op
 from akuma.vfs.inode import Inode
-from akuma.vfs.openfile import OpenFile
+from akuma.vfs.openfile import InodeFile, OpenFile
 from akuma.vfs.path import check_name
 
 _NS = 1_000_000_000
@@ -664,18 +664,9 @@ def inode_class(kind):
     return _CLASSES.get(kind, Ext2Node)
 
 
-class Ext2OpenFile(OpenFile):
+class Ext2OpenFile(InodeFile):
     """An open ext2 inode: counts opens, so an unlinked file keeps its blocks
     until the last close."""
-
-    def _read_at(self, n, off):
-        return self.inode.read_at(n, off)
-
-    def _readinto_at(self, views, off):
-        return self.inode.readinto_at(views, off)
-
-    def _write_at(self, data, off):
-        return self.inode.write_at(data, off)
 
     def fsync(self):
         super().fsync()

@@ -17,6 +17,20 @@ from akuma.abi import KernelError
 from akuma.abi.errors import EIO
 
 EXT2_MAGIC = 0xEF53
+def group_has_super(g, sparse_super=True):
+    """Does block group ``g`` carry a superblock backup?  With sparse_super
+    only groups 0, 1 and powers of 3, 5 and 7 do."""
+    if g <= 1 or not sparse_super:
+        return True
+    for p in (3, 5, 7):
+        n = p
+        while n < g:
+            n *= p
+        if n == g:
+            return True
+    return False
+
+
 SUPERBLOCK_OFFSET = 1024
 SUPERBLOCK_SIZE = 1024
 GOOD_OLD_INODE_SIZE = 128

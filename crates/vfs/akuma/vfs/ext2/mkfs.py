@@ -14,18 +14,6 @@ from akuma.vfs.ext2.blockio import BlockDev, set_bits
 LPF_INO = 11
 
 
-def _has_super(g):
-    if g <= 1:
-        return True
-    for p in (3, 5, 7):
-        n = p
-        while n < g:
-            n *= p
-        if n == g:
-            return True
-    return False
-
-
 def mkfs(path, size_bytes, block_size=4096, inodes=None, label=b"", inode_size=128):
     """Create an ext2 filesystem of ``size_bytes`` (rounded down to whole
     blocks) in the host file ``path`` (created or truncated).  Returns a
@@ -60,7 +48,7 @@ def mkfs(path, size_bytes, block_size=4096, inodes=None, label=b"", inode_size=1
         gdt = -(-groups * L.GROUP_DESC_SIZE // bs)
 
         def overhead(g):
-            return (1 + gdt if _has_super(g) else 0) + 2 + itb
+            return (1 + gdt if L.group_has_super(g) else 0) + 2 + itb
         last = nblocks - fdb - (groups - 1) * bpg
         if groups > 1 and last < overhead(groups - 1) + 50:
             nblocks -= last
@@ -82,7 +70,7 @@ def mkfs(path, size_bytes, block_size=4096, inodes=None, label=b"", inode_size=1
             start = fdb + g * bpg
             end = min(start + bpg, nblocks)
             n = end - start
-            meta = 1 + gdt if _has_super(g) else 0
+            meta = 1 + gdt if L.group_has_super(g) else 0
             bb = start + meta
             ib = bb + 1
             it = ib + 1
@@ -171,7 +159,7 @@ def mkfs(path, size_bytes, block_size=4096, inodes=None, label=b"", inode_size=1
         gdt_raw = b"".join(L.GROUP_DESC_C.build(gd) for gd in gds)
         gdt_raw = gdt_raw.ljust(gdt * bs, b"\0")
         for g in range(groups):
-            if not _has_super(g):
+            if not L.group_has_super(g):
                 continue
             start = fdb + g * bpg
             sb.s_block_group_nr = g
