@@ -234,6 +234,11 @@ cdef class Cpu:
     def engine_address(self):
         return <size_t>self.uc
 
+    @property
+    def running(self):
+        """True while guest code runs (inside a hook, for the kernel)."""
+        return self._running
+
     def flush_tlb(self):
         """Drop every cached translation (address-space switch, unmap, downgrade)."""
         check(uc_ctl_flush_tlb(self.uc), "tlb flush")

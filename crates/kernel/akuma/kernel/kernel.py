@@ -68,6 +68,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.processes = {}
         self.tasks = {}
         self.futex_queues = {}
+        self._need_sync = False
         self._next_pid = 1
         self._loaded = None          # the task whose registers are in the CPU
         self._pristine = self.cpu.new_context()
@@ -130,7 +131,17 @@ class Kernel(Lifecycle, Signals, Futexes):
         return pid
 
     def new_address_space(self):
-        return AddressSpace(self.frames, on_tlb_stale=self.mmu.sync)
+        return AddressSpace(self.frames, on_tlb_stale=self.tlb_stale)
+
+    def tlb_stale(self):
+        """Cached translations or code no longer match the page tables.
+        From inside a hook (a syscall), stop the CPU and sync before it runs
+        again; unicorn must not flush while it handles an exception."""
+        if self.cpu.running:
+            self._need_sync = True
+            self.cpu.request_stop()
+        else:
+            self.mmu.sync()
 
     def spawn(self, path, argv, envp, files=(), cwd=b"/", parent=None):
         """Start ``path`` as a new process; ``files`` are installed as fds
@@ -262,7 +273,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.cpu.sp = sp
         self.cpu.tls = 0
         task.context.save()
-        self.cpu.flush_tlb()
+        self.tlb_stale()
         # The CPU holds a fresh register file for `task` now.
 
     # -- the loop ------------------------------------------------------------------------
@@ -318,6 +329,9 @@ class Kernel(Lifecycle, Signals, Futexes):
                 t.state = STOPPED           # parked until SIGCONT
             if t.state != RUNNABLE:
                 return
+        if self._need_sync:
+            self._need_sync = False
+            self.mmu.sync()
         t0 = time.perf_counter_ns()
         why = self.cpu.run()
         spent = time.perf_counter_ns() - t0

@@ -108,7 +108,8 @@ class Lifecycle:
         except BaseException:
             p.aspace.release()
             p.aspace = old
-            self.mmu.switch(old.pt)
+            self.mmu.switch(old.pt, flush=False)
+            self.tlb_stale()
             raise
         # The point of no return: other threads die, the old memory goes.
         for other in list(p.threads):
@@ -127,7 +128,8 @@ class Lifecycle:
         p.execed = True
         # _exec_into loaded fresh registers for t into the CPU and its context.
         self._loaded = t
-        self.mmu.switch(p.aspace.pt)
+        self.mmu.switch(p.aspace.pt, flush=False)
+        self.tlb_stale()
         self.cpu.request_stop()
 
     def _drop_address_space(self, aspace):

@@ -652,13 +652,17 @@ cdef class Mmu:
         f.code_overflow = False
         uc_ctl_flush_tlb(self.cpu.uc)
 
-    def switch(self, PageTable pt):
-        """Make ``pt`` the address space the CPU translates through."""
+    def switch(self, PageTable pt, bint flush=True):
+        """Make ``pt`` the address space the CPU translates through.  Inside
+        a hook pass flush=False and sync() before the CPU runs again:
+        unicorn's TLB flush also drops translated blocks, which is not safe
+        while it is handling an exception."""
         if pt is self.current:
             return
         self.current = pt
         self.m.current = &pt.a if pt is not None else NULL
-        uc_ctl_flush_tlb(self.cpu.uc)
+        if flush:
+            uc_ctl_flush_tlb(self.cpu.uc)
 
     @property
     def fills(self):
