@@ -1,0 +1,1 @@
+"""Building and caching system images from Debian arm64 packages."""
