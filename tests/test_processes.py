@@ -122,3 +122,18 @@ def test_thousand_processes_and_thread_churn(guest, akuma):
         got = akuma("run", exe, mode, n)
         assert got.returncode == 0, (mode, got.stderr)
         assert got.stdout == f"{mode} {n} done\n".encode()
+
+
+def test_clone_fs_unshare_and_system_time(guest, akuma):
+    # Written from Linux semantics: qemu-user runs a non-VM clone as fork()
+    # and cannot share the fs context.
+    got = akuma("run", guest("proc_fsshare"))
+    assert got.returncode == 0, got.stderr
+    assert _lines(got) == [
+        "plain clone: status=0 cwd_changed=0 umask=022",
+        "CLONE_FS: status=0 cwd_changed=1 umask=077",
+        "unshare(CLONE_FS): status=0 cwd_changed=0 umask=022",
+        "unshare(bogus): ret=-1 errno=22",
+        "rusage: stime>0=1",
+        "times: fields>=0=1",
+    ]

@@ -28,6 +28,7 @@ cdef class Cpu:
     cdef volatile bint _watching
     cdef volatile bint _ticked
     cdef readonly uint64_t syscalls     # count, for statistics
+    cdef public uint64_t sys_ns         # time spent in syscall handlers (stime), taken by the kernel
     cdef readonly int last_error        # uc_err of the last failed uc_emu_start
 
     cdef _setup_el0(self)

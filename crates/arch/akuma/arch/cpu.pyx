@@ -11,6 +11,7 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.string cimport memset
 from posix.unistd cimport usleep
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
 
 from akuma.arch.uc cimport *
 
@@ -62,6 +63,12 @@ TPIDRRO_EL0 = (3, 3, 13, 0, 3)
 REG_SP = UC_ARM64_REG_SP
 REG_PC = UC_ARM64_REG_PC
 REG_TPIDR_EL0 = UC_ARM64_REG_TPIDR_EL0
+
+
+cdef inline uint64_t _now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <uint64_t>ts.tv_sec * 1000000000 + <uint64_t>ts.tv_nsec
 
 
 cdef void _hook_intr(uc_engine *uc, uint32_t intno, void *user_data) noexcept with gil:
@@ -285,6 +292,7 @@ cdef class Cpu:
         cdef int i
         cdef uint64_t uresult
         cdef uint64_t pc
+        cdef uint64_t t0
         if intno != EXCP_SWI:
             # PC is on the faulting instruction; the kernel turns it into a signal.
             self.exception = intno
@@ -294,6 +302,7 @@ cdef class Cpu:
             ptrs[i] = &r[i]
         uc_reg_read_batch(self.uc, _SYSCALL_REGS, ptrs, 7)
         self.syscalls += 1
+        t0 = _now_ns()
         nr = r[6]
         try:
             table = self.syscall_table
@@ -322,6 +331,8 @@ cdef class Cpu:
             except (OverflowError, TypeError):
                 uresult = <uint64_t>(-5)       # EIO: a handler returned nonsense
             uc_reg_write(self.uc, UC_ARM64_REG_X0, &uresult)
+        # System time: the handler's share of the slice (getrusage, times).
+        self.sys_ns += _now_ns() - t0
         if self._stop_requested:
             uc_emu_stop(self.uc)
 

@@ -335,7 +335,9 @@ class Kernel(Lifecycle, Signals, Futexes):
         t0 = time.perf_counter_ns()
         why = self.cpu.run()
         spent = time.perf_counter_ns() - t0
-        t.utime_ns += spent
+        sys_ns, self.cpu.sys_ns = self.cpu.sys_ns, 0
+        t.stime_ns += sys_ns
+        t.utime_ns += max(0, spent - sys_ns)
         if t.process.itimers:
             self.charge_itimers(t.process, spent)
         if why != RunExit.EXIT_FAULT:

@@ -54,7 +54,7 @@ class Lifecycle:
                 parent.fds.users = getattr(parent.fds, "users", 1) + 1
             proc.creds = parent.creds.__class__(**vars(parent.creds))
             proc.creds.groups = list(parent.creds.groups)
-            proc.umask, proc.cwd, proc.root = parent.umask, parent.cwd, parent.root
+            proc.fs = parent.fs if flags & CLONE_FS else parent.fs.copy()
             proc.exe, proc.comm = parent.exe, parent.comm
             proc.argv, proc.envp = parent.argv, parent.envp
             proc.pgid, proc.sid = parent.pgid, parent.sid
@@ -115,6 +115,8 @@ class Lifecycle:
         for other in list(p.threads):
             if other is not t:
                 self.sched.forget(other)
+                p.utime_ns += other.utime_ns
+                p.stime_ns += other.stime_ns
                 p.threads.remove(other)
                 self.tasks.pop(other.tid, None)
         self._drop_address_space(old)
@@ -241,7 +243,9 @@ class Lifecycle:
                              pid=p.pid, status=_cld_status(p.exit_status))
 
     def _reap(self, parent, child):
-        parent.child_utime_ns += child.cpu_ns() + child.child_utime_ns
+        user, system = child.cpu_times()
+        parent.child_utime_ns += user + child.child_utime_ns
+        parent.child_stime_ns += system + child.child_stime_ns
         for timer in child.itimers.values():
             if hasattr(timer[1], "deadline"):
                 self.sched.arm(timer[1], None)

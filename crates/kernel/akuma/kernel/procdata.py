@@ -157,12 +157,15 @@ def _status(k, p):
 
 
 def _stat(k, p, t=None):
+    user, system = (t.utime_ns, t.stime_ns) if t else p.cpu_times()
+    ident = p.pid if t is None else t.tid
     t = t or (p.threads[0] if p.threads else None)
     state = _STATE.get(t.state if t else ZOMBIE, (b"S",))[0].decode()
     size, rss = _vm(p)
-    ticks = (t.utime_ns if t else 0) // 10_000_000
-    fields = [p.pid if t is None else t.tid, f"({p.comm.decode(errors='replace')})", state,
-              p.ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, ticks, 0, 0, 0, 20, 0,
+    tick = 10_000_000       # USER_HZ = 100
+    fields = [ident, f"({p.comm.decode(errors='replace')})", state,
+              p.ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, user // tick, system // tick,
+              p.child_utime_ns // tick, p.child_stime_ns // tick, 20, 0,
               len(p.threads), 0, p.start_ns // 10_000_000, size, rss // 4096]
     return (" ".join(map(str, fields)) + " 0" * 28 + "\n").encode()
 

@@ -27,7 +27,27 @@ class SigAction:
     mask: int = 0
 
 
+class FsContext:
+    """umask, cwd and root: Linux's fs_struct, shared by CLONE_FS."""
+    __slots__ = ("umask", "cwd", "root")
+
+    def __init__(self, umask=0o022, cwd=b"/", root=b"/"):
+        self.umask, self.cwd, self.root = umask, cwd, root
+
+    def copy(self):
+        return FsContext(self.umask, self.cwd, self.root)
+
+
+def _fs_field(name):
+    return property(lambda self: getattr(self.fs, name),
+                    lambda self, value: setattr(self.fs, name, value))
+
+
 class Process:
+    umask = _fs_field("umask")
+    cwd = _fs_field("cwd")
+    root = _fs_field("root")
+
     def __init__(self, pid, aspace, parent=None):
         self.pid = pid
         self.parent = parent
@@ -36,9 +56,7 @@ class Process:
         self.aspace = aspace
         self.fds = FdTable()
         self.creds = Creds()
-        self.umask = 0o022
-        self.cwd = b"/"
-        self.root = b"/"
+        self.fs = FsContext()
         self.exe = b""
         self.comm = b""
         self.argv = []
@@ -58,13 +76,20 @@ class Process:
         self.stopped = False
         self.wait_report = None     # ("stopped", sig) or ("continued", 0) for wait
         self.signalfds = set()      # signalfds with readers waiting for our signals
-        self.utime_ns = 0           # CPU time of dead threads and the live ones' totals
+        self.utime_ns = 0           # CPU time of threads removed at exec (live and
+        self.stime_ns = 0           # zombie threads keep their own)
         self.child_utime_ns = 0     # of reaped children (getrusage CHILDREN, times)
+        self.child_stime_ns = 0
         self.itimers = {}           # which -> (interval_ns, Timer or remaining ns)
         self.start_ns = 0
 
+    def cpu_times(self):
+        """(user ns, system ns) of all its threads, dead or alive."""
+        return (self.utime_ns + sum(t.utime_ns for t in self.threads),
+                self.stime_ns + sum(t.stime_ns for t in self.threads))
+
     def cpu_ns(self):
-        return self.utime_ns + sum(t.utime_ns for t in self.threads)
+        return sum(self.cpu_times())
 
     @property
     def ppid(self):
@@ -98,7 +123,8 @@ class Task:
         self.sigwait_deadline = None
         self.poll_deadline = None
         self.futex_state = None
-        self.utime_ns = 0           # time spent running guest code (and its syscalls)
+        self.utime_ns = 0           # time spent running guest code
+        self.stime_ns = 0           # time spent in its syscall handlers
         self.stopped = False
         self.unexplained = None     # PC of an error exit with no refused access
         self.siginfo = {}

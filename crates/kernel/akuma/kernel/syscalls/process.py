@@ -352,3 +352,30 @@ def sys_futex(t, uaddr, op, val, timeout, uaddr2, val3, *_):
         return k.futex_wake_op(t, uaddr, s32(val), timeout & 0x7FFFFFFF, uaddr2,
                                val3 & 0xFFFFFFFF, private)
     return -38   # ENOSYS: PI futexes
+
+
+# -- unshare ---------------------------------------------------------------------------------
+_UNSHARE_FS, _UNSHARE_FILES, _UNSHARE_SYSVSEM = 0x200, 0x400, 0x40000
+_UNSHARE_VM, _UNSHARE_SIGHAND, _UNSHARE_THREAD = 0x100, 0x800, 0x10000
+_NAMESPACES = 0x7E020080        # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
+
+
+@syscall("unshare", "hex")
+def sys_unshare(t, flags, *_):
+    """Stop sharing the fs context or the fd table with other processes.
+    Namespaces do not exist here (EINVAL, as a kernel built without them);
+    VM/SIGHAND/THREAD are only possible for a single-threaded process."""
+    known = _UNSHARE_FS | _UNSHARE_FILES | _UNSHARE_SYSVSEM | _UNSHARE_VM | \
+        _UNSHARE_SIGHAND | _UNSHARE_THREAD | _NAMESPACES
+    if flags & ~known or flags & _NAMESPACES:
+        return -EINVAL
+    p = t.process
+    if flags & (_UNSHARE_VM | _UNSHARE_SIGHAND | _UNSHARE_THREAD):
+        if len([x for x in p.threads if x.state != "Z"]) > 1:
+            return -EINVAL
+    if flags & _UNSHARE_FS:
+        p.fs = p.fs.copy()
+    if flags & _UNSHARE_FILES and getattr(p.fds, "users", 1) > 1:
+        p.fds.users -= 1
+        p.fds = p.fds.copy()
+    return 0

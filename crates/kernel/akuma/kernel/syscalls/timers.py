@@ -93,17 +93,17 @@ def sys_getrusage(t, who, usage, *_):
     who = s32(who)
     p = t.process
     if who == RUSAGE_SELF:
-        ns = p.cpu_ns()
+        user, system = p.cpu_times()
     elif who == RUSAGE_THREAD:
-        ns = t.utime_ns
+        user, system = t.utime_ns, t.stime_ns
     elif who == RUSAGE_CHILDREN:
-        ns = p.child_utime_ns
+        user, system = p.child_utime_ns, p.child_stime_ns
     else:
         return -EINVAL
     maxrss_kb = p.aspace.rss_pages * 4 if p.aspace is not None and who != RUSAGE_CHILDREN else 0
     fields = [0] * 14
     fields[0] = maxrss_kb
-    write_user(t, usage, struct.pack("<qqqq14q", *_tv(ns), 0, 0, *fields))
+    write_user(t, usage, struct.pack("<qqqq14q", *_tv(user), *_tv(system), *fields))
     return 0
 
 
@@ -113,6 +113,7 @@ def sys_times(t, buf, *_):
     k = t.kernel
     if buf:
         tick = 10**9 // CLK_TCK
-        write_user(t, buf, struct.pack("<qqqq", p.cpu_ns() // tick, 0,
-                                       p.child_utime_ns // tick, 0))
+        user, system = p.cpu_times()
+        write_user(t, buf, struct.pack("<qqqq", user // tick, system // tick,
+                                       p.child_utime_ns // tick, p.child_stime_ns // tick))
     return (_time.monotonic_ns() - k.boot_ns) // (10**9 // CLK_TCK)
