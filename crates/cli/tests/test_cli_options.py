@@ -164,11 +164,21 @@ def test_bad_command_lines_exit_2(argv):
     assert "usage:" in err.getvalue()
 
 
-def test_no_command_prints_help_and_returns_2():
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        assert M.main([]) == 2
-    assert "usage:" in out.getvalue()
+def test_no_command_boots_and_a_missing_image_is_one_line(tmp_path):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert M.main(["--image", str(tmp_path / "none.img"), "-c", "true"]) == 125
+    assert err.getvalue().count("\n") == 1 and "no such image" in err.getvalue()
+
+
+def test_boot_options_are_parsed():
+    opts = M.build_parser().parse_args(M._normalize_top_args(
+        ["--strace", "--snapshot", "-p", "2222:22", "-p", "53:53/udp", "-v", "/a:/b:ro",
+         "--mem", "1G", "-q", "-c", "ls"]))
+    assert opts.command is None and opts.shell_command == "ls"
+    assert opts.strace == "" and opts.snapshot and opts.quiet
+    assert opts.publish == [(2222, 22, "tcp"), (53, 53, "udp")]
+    assert opts.volume == [("/a", "/b", True)] and opts.mem == 1 << 30
 
 
 def test_syscalls_listing():

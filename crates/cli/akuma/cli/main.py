@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from akuma.cli.options import parse_size, parse_volume, parse_env
+from akuma.cli.options import parse_size, parse_volume, parse_env, parse_port, parse_disk_size
 
 DEFAULT_MEM = 512 << 20
 
@@ -12,7 +12,11 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="akuma",
         description="Akuma: a Linux-compatible AArch64 kernel in Python, running real "
-                    "AArch64 ELF programs on a unicorn core.")
+                    "AArch64 ELF programs on a unicorn core. Without a COMMAND, boot a "
+                    "system image (built on first use from Debian arm64 packages and "
+                    "cached in ~/.cache/akuma) to a shell on this terminal; `poweroff` "
+                    "or leaving the shell ends the session.")
+    _add_boot_options(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("run", help="run one AArch64 Linux program and exit with its status",
                        description="Run PROGRAM on a fresh kernel with a minimal root "
@@ -35,11 +39,58 @@ def build_parser():
                    help="guest RAM (default 512M)")
     r.add_argument("--strace", nargs="?", const="", default=None, metavar="FILTER",
                    help="print every syscall to stderr; FILTER is a comma list of names")
-    r.add_argument("program", metavar="PROGRAM")
+    r.add_argument("--kernel-shell", action="store_true", dest="run_kernel_shell",
+                   help="run the kernel's built-in shell (kshell) instead of PROGRAM; it "
+                        "reads commands from stdin")
+    r.add_argument("program", metavar="PROGRAM", nargs="?")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     s = sub.add_parser("syscalls", help="list every AArch64 syscall and its support level")
     s.add_argument("--missing", action="store_true", help="only the unsupported ones")
+    _add_image_parser(sub)
     return p
+
+
+def _add_boot_options(p):
+    p.add_argument("--image", metavar="PATH",
+                   help="boot this ext2 image instead of the cached default one")
+    p.add_argument("--mem", type=parse_size, default=DEFAULT_MEM, metavar="SIZE",
+                   help="guest RAM (default 512M)")
+    p.add_argument("-v", "--volume", action="append", default=[], type=parse_volume,
+                   metavar="HOST:GUEST[:ro]",
+                   help="mount a host directory at GUEST (read-write unless :ro)")
+    p.add_argument("-p", "--publish", action="append", default=[], type=parse_port,
+                   metavar="HOST:GUEST[/udp]",
+                   help="forward host port HOST to guest port GUEST (TCP unless /udp)")
+    p.add_argument("--strace", nargs="?", const="", default=None, metavar="FILTER",
+                   help="print every syscall to stderr; FILTER is a comma list of names")
+    p.add_argument("--kernel-shell", action="store_true",
+                   help="start the kernel's own shell instead of /sbin/init")
+    p.add_argument("--snapshot", action="store_true",
+                   help="send writes to a temporary copy: the image file stays unchanged")
+    p.add_argument("-c", dest="shell_command", metavar="COMMAND",
+                   help="boot, run COMMAND with /bin/sh -c, exit with its status")
+    p.add_argument("-q", "--quiet", action="store_true", help="no boot log")
+
+
+def _add_image_parser(sub):
+    i = sub.add_parser("image", help="build system images",
+                       description="System images: ext2 files with a Debian arm64 userland.")
+    isub = i.add_subparsers(dest="image_command", metavar="ACTION")
+    b = isub.add_parser("build", help="build an image from Debian arm64 packages",
+                        description="Resolve the packages' dependencies with apt (a private "
+                                    "arm64 state in the cache; the host's apt is not "
+                                    "changed), download and verify the .debs, and write "
+                                    "an ext2 image with busybox applets, dash as /bin/sh "
+                                    "and Akuma's /etc.")
+    b.add_argument("-o", "--output", metavar="PATH",
+                   help="where to write the image (default: the cached default image)")
+    b.add_argument("--size", type=parse_disk_size, default=None, metavar="SIZE",
+                   help="filesystem size (default 1G; the file is sparse)")
+    b.add_argument("--packages", nargs="+", metavar="PKG",
+                   help="Debian packages to install (default: busybox-static dash libc6 "
+                        "musl tcc libc6-dev sqlite3 git vim-tiny ca-certificates); "
+                        "dependencies are added")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 _RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem", "--image"}
@@ -62,22 +113,41 @@ def _normalize_run_args(argv):
     return out
 
 
+_SUBCOMMANDS = {"run", "syscalls", "image"}
+
+
+def _normalize_top_args(argv):
+    """The same for the boot options before any subcommand."""
+    out = list(argv)
+    for i, tok in enumerate(out):
+        if tok in _SUBCOMMANDS or tok == "--":
+            break
+        if tok == "--strace":
+            out[i] = "--strace="
+    return out
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"]:
         argv = _normalize_run_args(argv)
+    else:
+        argv = _normalize_top_args(argv)
     parser = build_parser()
     opts = parser.parse_args(argv)
     try:
         if opts.command == "run":
+            if opts.program is None and not opts.run_kernel_shell:
+                parser.error("run: a PROGRAM is required (or --kernel-shell)")
             from akuma.cli.run import run
             return run(opts)
         if opts.command == "syscalls":
             return _syscalls(opts)
-        parser.print_help()
-        print("\nBooting a full system image comes with `akuma image`; today use "
-              "`akuma run -- PROGRAM`.", file=sys.stderr)
-        return 2
+        if opts.command == "image":
+            from akuma.cli.image_cmd import image_command
+            return image_command(opts, parser)
+        from akuma.cli.boot import boot
+        return boot(opts)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -37,3 +37,32 @@ def parse_env(text):
     if "=" not in text or text.startswith("="):
         raise argparse.ArgumentTypeError(f"bad environment entry {text!r} (use KEY=VALUE)")
     return text
+
+
+def parse_disk_size(text):
+    """'1G', '256M' -> bytes, for a filesystem image (32 MiB to 16 TiB)."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {text!r} (use e.g. 256M or 1G)")
+    n = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[(m.group(2) or "").upper()[:1]]
+    if n < 32 << 20:
+        raise argparse.ArgumentTypeError("an image must be at least 32M")
+    if n > 16 << 40:
+        raise argparse.ArgumentTypeError("an image must be at most 16T")
+    return n
+
+
+def parse_port(text):
+    """'HOST:GUEST[/udp]' -> (host_port, guest_port, 'tcp' | 'udp')."""
+    spec, _, proto = text.partition("/")
+    proto = proto.lower() or "tcp"
+    parts = spec.split(":")
+    try:
+        host, guest = (int(x) for x in parts)
+    except ValueError:
+        host = guest = None
+    if proto not in ("tcp", "udp") or host is None or not (0 < host < 65536) or \
+            not (0 < guest < 65536):
+        raise argparse.ArgumentTypeError(
+            f"bad port forward {text!r} (use HOST:GUEST or HOST:GUEST/udp, ports 1-65535)")
+    return host, guest, proto

@@ -12,6 +12,10 @@ _kernel_for_exe = None
 
 
 def run(opts):
+    kernel_shell = getattr(opts, "run_kernel_shell", False)
+    if opts.program is None and not kernel_shell:
+        print("akuma run: PROGRAM is required (or --kernel-shell)", file=sys.stderr)
+        return 2
     host_cwd = os.getcwd()
     volumes = list(opts.volume)
     program = opts.program
@@ -20,7 +24,7 @@ def run(opts):
         # Like qemu-user: the current directory and the program's directory
         # are visible at their host paths (after the user's own volumes).
         taken = {guest.rstrip("/") for _, guest, _ in volumes}
-        for d in (host_cwd, os.path.dirname(os.path.abspath(program))):
+        for d in (host_cwd, os.path.dirname(os.path.abspath(program or host_cwd))):
             if d not in taken and os.path.isdir(d):
                 volumes.append((d, d, False))
                 taken.add(d)
@@ -50,6 +54,13 @@ def _run_on(opts, vfs, kernel_files, program, workdir):
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
     global _kernel_for_exe
     _kernel_for_exe = kernel
+    from akuma.kernel.tty.console import host_console
+    kernel_files, _console = host_console(kernel, kernel_files)   # stopped by kernel.run
+    if getattr(opts, "run_kernel_shell", False):
+        from akuma.kernel.kshell import start_kernel_shell
+        proc = start_kernel_shell(kernel, kernel_files, [os.fsencode(e) for e in env],
+                                  cwd=os.fsencode(workdir))
+        return wait_status_to_exit_code(kernel.run(until=proc))
     try:
         # As execve(2) is given it: relative paths resolve against the cwd.
         proc = kernel.spawn(os.fsencode(program),

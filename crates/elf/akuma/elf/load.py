@@ -33,8 +33,11 @@ def _prot(flags):
             | (PROT_EXEC if flags & PF_X else 0))
 
 
-def load_image(aspace, img, data, base=None):
-    """Map every PT_LOAD of ``img`` (file bytes in ``data``) into ``aspace``."""
+def load_image(aspace, img, data, base=None, mapping=None):
+    """Map every PT_LOAD of ``img`` into ``aspace``: copied from the file
+    bytes ``data``, or with ``mapping`` (a private FileMapping of the file)
+    paged in lazily as the program touches it, as Linux's mmap of the
+    segments does (nothing is read at exec time)."""
     loads = img.loads
     lo = loads[0].vaddr & ~(PAGE_SIZE - 1)
     hi = max(s.vaddr + s.memsz for s in loads)
@@ -45,6 +48,9 @@ def load_image(aspace, img, data, base=None):
         start = (seg.vaddr + bias) & ~(PAGE_SIZE - 1)
         end = page_align(seg.vaddr + bias + seg.memsz)
         if end <= start:
+            continue
+        if mapping is not None:
+            _map_lazily(aspace, img, seg, start, end, mapping)
             continue
         # Map writable for the copy, then give the segment its own rights.
         aspace.map(start, end - start, PROT_READ | PROT_WRITE, name=getattr(img, "path", ""))
@@ -67,6 +73,20 @@ def load_image(aspace, img, data, base=None):
     if not any(s.vaddr + bias <= entry < s.vaddr + bias + s.memsz for s in loads):
         raise ElfError("malformed ELF: entry point outside the loaded segments")
     return Loaded(entry, bias, phdr + bias if phdr else 0, img.phnum, hi + bias, img.exec_stack)
+
+
+def _map_lazily(aspace, img, seg, start, end, mapping):
+    """The segment's file pages as a private file mapping (bytes past
+    filesz read as zeros), the rest of memsz as anonymous memory."""
+    name = getattr(img, "path", "")
+    prot = _prot(seg.flags)
+    file_start = seg.offset - (seg.vaddr & (PAGE_SIZE - 1))
+    file_end = page_align(start + (seg.offset + seg.filesz - file_start)) if seg.filesz else start
+    if file_end > start:
+        aspace.map(start, file_end - start, prot, name=name, file=mapping, pgoff=file_start,
+                   limit=seg.offset + seg.filesz)
+    if end > file_end:
+        aspace.map(file_end, end - file_end, prot, name=name if file_end > start else "")
 
 
 def build_stack(aspace, top, argv, envp, auxv, execfn, random16, platform=b"aarch64"):

@@ -55,8 +55,15 @@ class ElfImage:
         return self.type == ET_DYN
 
 
-def parse(data):
-    """Parse and validate an ELF image held in ``data`` (bytes-like)."""
+def parse(data, size=None, read=None):
+    """Parse and validate an ELF image held in ``data`` (bytes-like).
+
+    For a file read lazily, ``data`` is its head (it must hold the program
+    headers), ``size`` the file's size and ``read(off, n)`` reads the rest."""
+    size = len(data) if size is None else size
+    if read is None:
+        def read(off, n):
+            return bytes(data[off:off + n])
     if len(data) < 4 or bytes(data[:4]) != ELF_MAGIC:
         raise ElfError("not an ELF file")
     if len(data) < _EHDR.size:
@@ -77,15 +84,15 @@ def parse(data):
         raise ElfError(f"malformed ELF: program header size {phentsize}")
     if phnum == 0 or phnum > MAX_PHNUM:
         raise ElfError(f"malformed ELF: {phnum} program headers")
-    if phoff + phnum * phentsize > len(data):
+    if phoff + phnum * phentsize > min(len(data), size):
         raise ElfError("truncated ELF: program headers past end of file")
     img = ElfImage(e_type, entry, phoff, phentsize, phnum)
     for i in range(phnum):
         seg = Segment(*_unpack_phdr(data, phoff + i * phentsize))
         img.segments.append(seg)
-        _check_segment(seg, len(data))
+        _check_segment(seg, size)
         if seg.type == PT_INTERP:
-            raw = bytes(data[seg.offset:seg.offset + seg.filesz])
+            raw = read(seg.offset, seg.filesz)
             if not raw.endswith(b"\0") or len(raw) < 2:
                 raise ElfError("malformed ELF: bad PT_INTERP")
             img.interp = raw[:-1].decode("utf-8", "replace")

@@ -12,11 +12,13 @@ from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, ENOEXE
                               ELOOP)
 from akuma.abi import signals as S
 from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
-from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP, STACK_SIZE,
+from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP,
                        MINSIGSTKSZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS,
                        AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_HWCAP2, AT_CLKTCK,
                        AT_SECURE, AT_MINSIGSTKSZ)
 from akuma.elf.load import INTERP_BASE
+from akuma.elf.source import ProgramFile
+from akuma.kernel.filemaps import file_mapping
 from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PROT_READ,
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
 from akuma.sched import Scheduler, RUNNABLE, BLOCKED, STOPPED
@@ -32,6 +34,10 @@ from akuma.kernel.syscalls.strace import Tracer
 
 TICK_US = 10_000
 MAX_ARG_BYTES = 2 << 20          # argv+envp strings (ARG_MAX-ish)
+# Programs up to this size are read whole at exec; larger ones are paged in
+# on demand (a 100 MB binary starts without reading it).
+EAGER_LOAD_MAX = 64 << 10
+INITIAL_STACK = 128 << 10
 
 
 class ExecError(Exception):
@@ -77,6 +83,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._host_ttys = {}
         self._host_signals = []
         self.tick_us = tick_us
+        self.shutdown = None         # "poweroff" | "reboot" | "halt" once reboot(2) asked
         tracer = None
         if strace is not None:
             tracer = Tracer(self.log_file, names=strace or None)
@@ -84,6 +91,11 @@ class Kernel(Lifecycle, Signals, Futexes):
             if getattr(m.fs, "fstype", None) == b"proc":
                 from akuma.kernel import procdata
                 procdata.install(self, m.fs)
+        from akuma.kernel.tty import install_all
+        install_all(self)               # /dev/tty, /dev/console, /dev/ptmx, /dev/pts
+        self.console = None             # the host terminal, when `akuma` has one
+        from akuma.net import service
+        service.attach(self)            # kernel.net: the TCP/IP stack, AF_INET sockets
         self.cpu.syscall_table = systable.build(tracer.wrap if tracer else None)
         self.cpu.fallback = systable.fallback
         self.cpu.on_error = self.syscall_error
@@ -165,12 +177,17 @@ class Kernel(Lifecycle, Signals, Futexes):
         return proc
 
     def _read_program(self, path, cwd, root=b"/"):
+        """The program file, open, with its head read (ProgramFile)."""
         try:
-            f = self.vfs.open(path, os.O_RDONLY, cwd=cwd, root=root)
+            task = self.cpu.task        # None while spawning the first process
+            f = self.vfs.open_exec(path, cwd=cwd, root=root,
+                                   creds=task.process.creds if task is not None else None)
         except KernelError as e:
             status = 127 if e.errno == ENOENT else 126
-            raise ExecError(f"{path.decode(errors='replace')}: {os.strerror(e.errno)}",
-                            status, e.errno) from None
+            why = os.strerror(e.errno)
+            if e.errno == EACCES and self._is_directory(path, cwd, root):
+                why = "Is a directory"          # execve says EACCES; a shell says this
+            raise ExecError(f"{path.decode(errors='replace')}: {why}", status, e.errno) from None
         try:
             st = f.stat()
             if st.is_dir:
@@ -179,24 +196,24 @@ class Kernel(Lifecycle, Signals, Futexes):
                 # Even root needs one execute bit (and a regular file).
                 raise ExecError(f"{path.decode(errors='replace')}: Permission denied", 126,
                                 EACCES)
-            chunks = []
-            off = 0
-            while True:
-                data = f.pread(1 << 24, off)
-                if not data:
-                    break
-                chunks.append(data)
-                off += len(data)
-            return b"".join(chunks)
-        finally:
+            return ProgramFile(f, st.size)
+        except BaseException:
             f.close()
+            raise
 
-    def _load_elf(self, path, cwd, data=None, root=b"/"):
-        if data is None:
-            data = self._read_program(path, cwd, root)
+    def _is_directory(self, path, cwd, root):
         try:
-            return parse(data), data
+            return self.vfs.stat(path, cwd=cwd, root=root).is_dir
+        except KernelError:
+            return False
+
+    def _load_elf(self, path, cwd, prog=None, root=b"/"):
+        if prog is None:
+            prog = self._read_program(path, cwd, root)
+        try:
+            return parse(prog.head, prog.size, prog.read), prog
         except ElfError as e:
+            prog.close()
             raise ExecError(f"{path.decode(errors='replace')}: {e}", 126) from None
 
     def _resolve_scripts(self, path, argv, cwd, root=b"/"):
@@ -204,9 +221,11 @@ class Kernel(Lifecycle, Signals, Futexes):
         [interpreter, optional argument, script path as given, argv[1:]...];
         at most 4 levels (ELOOP)."""
         for _ in range(5):
-            data = self._read_program(path, cwd, root)
+            prog = self._read_program(path, cwd, root)
+            data = prog.head
             if data[:2] != b"#!":
-                return path, argv, data
+                return path, argv, prog
+            prog.close()
             line = data[2:256].split(b"\n", 1)[0].strip(b" \t\r")
             if not line:
                 raise ExecError(f"{path.decode(errors='replace')}: bad interpreter line", 126,
@@ -221,27 +240,39 @@ class Kernel(Lifecycle, Signals, Futexes):
     def _exec_into(self, task, path, argv, envp):
         proc = task.process
         execfn = path
-        path, argv, data = self._resolve_scripts(path, argv, proc.cwd, proc.root)
-        img, data = self._load_elf(path, proc.cwd, data)
+        path, argv, prog = self._resolve_scripts(path, argv, proc.cwd, proc.root)
+        img, prog = self._load_elf(path, proc.cwd, prog)
+        try:
+            return self._exec_image(task, path, argv, envp, execfn, img, prog)
+        finally:
+            prog.close()
+
+    def _exec_image(self, task, path, argv, envp, execfn, img, prog):
+        proc = task.process
         img.path = path.decode(errors="replace")
         if sum(len(a) + 1 for a in argv) + sum(len(e) + 1 for e in envp) > MAX_ARG_BYTES:
             raise ExecError(f"{path.decode(errors='replace')}: Argument list too long", 126,
                             E2BIG)
         aspace = proc.aspace
+        aspace.stack_limit = _stack_limit(proc)
         try:
-            loaded = load_image(aspace, img, data)
+            loaded = self._load_program(aspace, img, prog)
             entry, interp_base = loaded.entry, 0
             if img.interp:
-                iimg, idata = self._load_elf(img.interp.encode(), proc.cwd, root=proc.root)
+                iimg, iprog = self._load_elf(img.interp.encode(), proc.cwd, root=proc.root)
                 iimg.path = img.interp
-                iloaded = load_image(aspace, iimg, idata, base=INTERP_BASE)
+                try:
+                    iloaded = self._load_program(aspace, iimg, iprog, base=INTERP_BASE)
+                finally:
+                    iprog.close()
                 entry, interp_base = iloaded.entry, iloaded.base
             aspace.brk_start = aspace.brk = (loaded.brk + 4095) & ~4095
             # PT_GNU_STACK asks for an executable stack (old JITs, nested
             # C functions); the default is RW.
             stack_prot = PROT_READ | PROT_WRITE | (PROT_EXEC if loaded.exec_stack else 0)
-            stack_size = _stack_size(proc)
-            aspace.map(STACK_TOP - stack_size, stack_size, stack_prot, name="[stack]")
+            # Linux's initial extent; faults below grow it up to RLIMIT_STACK.
+            aspace.map(STACK_TOP - INITIAL_STACK, INITIAL_STACK, stack_prot, name="[stack]",
+                       growsdown=True)
             c = proc.creds
             auxv = [(AT_PHDR, loaded.phdr), (AT_PHENT, 56), (AT_PHNUM, loaded.phnum),
                     (AT_PAGESZ, 4096), (AT_BASE, interp_base), (AT_FLAGS, 0),
@@ -276,6 +307,13 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.tlb_stale()
         # The CPU holds a fresh register file for `task` now.
 
+    def _load_program(self, aspace, img, prog, base=None):
+        """Map the segments: small programs are copied in at once (one read
+        beats a fault per page), large ones are paged in lazily."""
+        if prog.size <= EAGER_LOAD_MAX:
+            return load_image(aspace, img, prog.read(0, prog.size), base)
+        return load_image(aspace, img, None, base, mapping=file_mapping(self, prog.file, False))
+
     # -- the loop ------------------------------------------------------------------------
     def _unload(self):
         if self._loaded is not None:
@@ -300,6 +338,8 @@ class Kernel(Lifecycle, Signals, Futexes):
         try:
             while True:
                 self._deliver_host_signals()
+                if self.shutdown is not None:
+                    return 0
                 if until is not None and not until.alive:
                     return until.exit_status
                 if until is None and not any(p.alive for p in self.processes.values()):
@@ -322,6 +362,13 @@ class Kernel(Lifecycle, Signals, Futexes):
             self.restore_host_ttys()
 
     def _run_slice(self, t):
+        kthread = getattr(t, "kthread", None)
+        if kthread is not None:
+            # A kernel thread (the kernel shell): its body is Python, stepped
+            # here between guest slices; it parks itself to wait.
+            kthread.step()
+            self.sched.requeue(t)
+            return
         self._switch_to(t)
         if self.deliverable(t):
             self.deliver_signals(t)
@@ -329,6 +376,10 @@ class Kernel(Lifecycle, Signals, Futexes):
                 t.state = STOPPED           # parked until SIGCONT
             if t.state != RUNNABLE:
                 return
+        # Past delivery, a task that slept re-executes its SVC: the call it
+        # slept in no longer counts as interrupted (a later signal must not
+        # turn some other instruction into an EINTR return).
+        t.blocked_nr = None
         if self._need_sync:
             self._need_sync = False
             self.mmu.sync()
@@ -382,7 +433,20 @@ class Kernel(Lifecycle, Signals, Futexes):
             addr = guess_fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp)
             access = ACCESS_FETCH if addr is None else 0
             addr = pc if addr is None else addr
-        elif access != ACCESS_FETCH and code in (MAPERR, ACCERR):
+        elif code in (PAGER, MAPERR):
+            # File pages and stack growth need Python: the pager.
+            try:
+                verdict = t.process.aspace.handle_fault(addr, access, code, _stack_limit(t.process))
+            except OutOfMemory:
+                verdict, code = "OOM", OOM
+            except Exception as e:      # a backing file's I/O error: never the host's
+                self.log(f"pid {t.process.pid}: paging in {addr:#x} failed: {e!r}")
+                verdict = "SIGBUS"
+            if verdict is None:
+                return                  # resume: the access completes now
+            if verdict == "SIGBUS":
+                code = PAGER
+        if access != ACCESS_FETCH and code in (MAPERR, ACCERR, PAGER):
             # The callback saw only the page: decode the load/store.
             addr = fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp, addr)
         if code == OOM:
@@ -391,8 +455,9 @@ class Kernel(Lifecycle, Signals, Futexes):
             self.exit_process(t.process, S.SIGKILL)
             return
         if code == PAGER:
-            # No pager-backed mappings exist yet; treat as a bus error.
-            self.force_signal(t, S.SIGBUS, S.BUS_ADRERR, addr, pc)
+            # A file mapping's page past the end of the file.
+            self.force_signal(t, S.SIGBUS, S.BUS_ADRERR, addr, pc,
+                              f"access to {addr:#x} past the end of a mapped file")
             return
         kind = {ACCESS_WRITE: "write", ACCESS_FETCH: "execute"}.get(access, "read")
         why = "unmapped" if code == MAPERR else "protected"
@@ -449,6 +514,10 @@ class Kernel(Lifecycle, Signals, Futexes):
                     self.send_signal(p, sig)
 
     def foreground_pgid(self):
+        """Host Ctrl+C and friends go to the console's foreground group."""
+        console = self.console
+        if console is not None and console.tty.pgrp:
+            return console.tty.pgrp
         return 1
 
     # -- host terminals -----------------------------------------------------------------------------
@@ -457,6 +526,8 @@ class Kernel(Lifecycle, Signals, Futexes):
 
     def restore_host_ttys(self):
         import termios
+        if self.console is not None:
+            self.console.stop()         # the host terminal as it was before the console
         for fd, attrs in self._host_ttys.items():
             try:
                 termios.tcsetattr(fd, termios.TCSADRAIN, attrs)
@@ -465,14 +536,11 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._host_ttys.clear()
 
 
-def _stack_size(proc):
-    """The main stack's reservation: RLIMIT_STACK (demand-paged), 8 MiB when
-    unlimited, at most 1 GiB."""
+def _stack_limit(proc):
+    """How far the main stack may grow (RLIMIT_STACK)."""
     from akuma.kernel.rlimit import RLIMIT_STACK, RLIM_INFINITY
     soft = proc.rlimits[RLIMIT_STACK][0]
-    if soft == RLIM_INFINITY:
-        return STACK_SIZE
-    return max(128 << 10, min(soft, 1 << 30)) + 4095 & ~4095
+    return 1 << 40 if soft == RLIM_INFINITY else soft
 
 
 def _drain(fd):

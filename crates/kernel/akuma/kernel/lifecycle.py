@@ -208,6 +208,9 @@ class Lifecycle:
         if not p.alive:
             return
         p.exit_status = status
+        if p.sid == p.pid:
+            from akuma.kernel.tty.jobctl import session_leader_exit
+            session_leader_exit(self, p)    # its terminal hangs up on the foreground
         for t in p.threads:
             if t.state != ZOMBIE:
                 self._thread_gone(t)

@@ -20,12 +20,14 @@ def install(kernel, procfs):
     procfs.add_file(b"cpuinfo", lambda: _cpuinfo(k))
     procfs.add_file(b"loadavg", lambda: _loadavg(k))
     procfs.add_file(b"filesystems", lambda: b"nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"
-                                            b"\text2\nnodev\thostfs\n")
+                                            b"\text2\nnodev\thostfs\nnodev\tsysfs\n")
     procfs.add_file(b"mounts", lambda: _mounts(k))
     procfs.add_file(b"sys/kernel/hostname", lambda: k.hostname + b"\n")
     procfs.add_file(b"sys/kernel/osrelease", lambda: b"6.6.0-akuma\n")
     procfs.add_file(b"sys/kernel/ostype", lambda: b"Linux\n")
     procfs.add_file(b"sys/kernel/pid_max", lambda: b"4194304\n")
+    from akuma.net.unix import proc_net_unix
+    procfs.add_file(b"net/unix", lambda: proc_net_unix(k))
     root = procfs.root
     root.children[b"self"] = ProcSymlink(procfs, lambda: str(_current_pid(k)).encode())
     root.children[b"thread-self"] = ProcSymlink(
@@ -56,6 +58,8 @@ def _pid_dir(fs, parent, k, p):
         b"environ": lambda: b"".join(e + b"\0" for e in p.envp),
         b"comm": lambda: p.comm + b"\n",
         b"smaps_rollup": lambda: _smaps_rollup(p),
+        b"mounts": lambda: _mounts(k, p),
+        b"mountinfo": lambda: _mounts(k, p, info=True),
     }
     for name, fn in files.items():
         d.children[name] = ProcFile(fs, fn)
@@ -112,13 +116,15 @@ def _cpuinfo(k):
             "CPU part\t: 0x051\nCPU revision\t: 0\n\n").encode()
 
 
-def _mounts(k):
-    out = []
-    for m in k.vfs.mounts():
-        fstype = m.fs.fstype.decode()
-        src = {"proc": "proc", "tmpfs": "tmpfs", "devtmpfs": "devtmpfs"}.get(fstype, fstype)
-        out.append(f"{src} {m.path.decode()} {fstype} {'ro' if m.readonly else 'rw'} 0 0\n")
-    return "".join(out).encode()
+def _mounts(k, p=None, info=False):
+    """/proc/mounts and /proc/<pid>/mount{s,info} (akuma.vfs.mounttab), seen
+    from the process's root."""
+    from akuma.vfs import mounttab
+    if p is None:
+        t = k.cpu.task
+        p = t.process if t is not None else None
+    root = p.root if p is not None and isinstance(p.root, bytes) else b"/"
+    return (mounttab.mountinfo if info else mounttab.proc_mounts)(k.vfs, root)
 
 
 def _maps(p):

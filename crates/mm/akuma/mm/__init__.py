@@ -12,10 +12,11 @@ from akuma.mm.mmu import (  # noqa: E402
     MAPERR, ACCERR, PAGER, OOM, ACCESS_READ, ACCESS_WRITE, ACCESS_FETCH,
 )
 from akuma.mm.vma import Vma, AddressSpace, PAGE_SIZE, page_align  # noqa: E402
+from akuma.mm.filemap import PageCache, FileMapping, PastEof  # noqa: E402
 
 __all__ = [
     "FrameAllocator", "PageTable", "Mmu", "EFault", "OutOfMemory",
     "PROT_READ", "PROT_WRITE", "PROT_EXEC", "KIND_ANON", "KIND_PAGER", "KIND_ANON_SHARED",
     "MAPERR", "ACCERR", "PAGER", "OOM", "ACCESS_READ", "ACCESS_WRITE", "ACCESS_FETCH",
-    "Vma", "AddressSpace", "PAGE_SIZE", "page_align",
+    "Vma", "AddressSpace", "PAGE_SIZE", "page_align", "PageCache", "FileMapping", "PastEof",
 ]

@@ -137,6 +137,24 @@ cdef class FrameAllocator:
     def refcount(self, uint64_t paddr):
         return self.f.refcnt[paddr // PAGE]
 
+    def ram_view(self):
+        """A writable memoryview of physical RAM (frame contents)."""
+        return self.cpu.ram_view()
+
+    # -- frames held by Python owners (page caches, memfd storage) -------------
+    def alloc(self):
+        """A zeroed frame's physical address, holding one reference."""
+        cdef int64_t pa = frame_alloc(&self.f)
+        if pa < 0:
+            raise OutOfMemory()
+        return pa
+
+    def put(self, uint64_t paddr):
+        """Drop one reference to a frame taken with ``alloc``."""
+        if paddr // PAGE >= self.f.nframes:
+            raise ValueError("not a frame")
+        frame_put(&self.f, paddr)
+
 
 # ---------------------------------------------------------------- page tables
 
@@ -477,6 +495,30 @@ cdef class PageTable:
             to_pte[0] = from_pte[0]
             from_pte[0] = 0
         self._stale()
+
+    def install(self, uint64_t va, uint64_t paddr, uint32_t prot, bint shared, bint cow):
+        """Map the frame ``paddr`` at ``va`` (the pager's answer to a fault),
+        taking a reference: a page-cache frame is PTE_SHARED for MAP_SHARED
+        and COW for MAP_PRIVATE (a write copies it, the file never changes)."""
+        cdef uint64_t *pte
+        if paddr // PAGE >= self.fr.nframes or paddr & (PAGE - 1) or va >= USER_TOP:
+            raise ValueError("bad frame or address")
+        pte = pt_walk(&self.a, va, True)
+        if pte == NULL:
+            raise OutOfMemory()
+        if pte[0] & PTE_VALID:
+            return      # raced with nothing (one kernel thread): already mapped
+        self.fr.refcnt[paddr // PAGE] += 1
+        pte[0] = paddr | prot_to_pte(prot) | PTE_VALID | \
+            (PTE_SHARED if shared else 0) | (PTE_COW if cow else 0)
+        self.a.rss += 1
+
+    def present(self, uint64_t va):
+        """Physical address of the page mapped at ``va``, or None (no fault-in)."""
+        cdef uint64_t *pte = pt_walk(&self.a, va, False)
+        if pte == NULL or not (pte[0] & PTE_VALID):
+            return None
+        return pte[0] & ADDR_MASK
 
     def populate(self, uint64_t start, uint64_t end, int access=UC_MEM_WRITE):
         """Fault in [start, end) now (ELF loading, MAP_POPULATE)."""

@@ -18,7 +18,7 @@ from akuma.abi.errors import (EACCES, EINVAL, EIO, EISDIR, ENOENT, ENOTDIR, EOPN
 
 from akuma.vfs.dirent import DT_UNKNOWN, dtype_of
 from akuma.vfs.inode import FileSystem, Inode
-from akuma.vfs.openfile import OpenFile
+from akuma.vfs.openfile import MappedIO, OpenFile
 from akuma.vfs.path import check_name
 
 
@@ -65,6 +65,15 @@ class HostFs(FileSystem):
         return self.hostroot + b"/" + rel if rel else self.hostroot
 
 
+def _give(fd, uid, gid):
+    """A new host file gets the creating guest's ids when the host lets us
+    (akuma running as root); otherwise it stays the host user's."""
+    try:
+        os.fchown(fd, uid, gid)
+    except OSError:
+        pass
+
+
 class HostInode(Inode):
     """A host file named by its path relative to the host root.  Attributes
     are read fresh from the host on every stat()."""
@@ -73,7 +82,7 @@ class HostInode(Inode):
         self.fs = fs
         self.rel = rel
         self.ino = s.st_ino
-        self.mode = s.st_mode
+        self._kind = _hstat.S_IFMT(s.st_mode)     # a file's type never changes
         self.rdev = _rdev(s)
         self._hkey = (fs, s.st_dev, s.st_ino)
 
@@ -99,6 +108,31 @@ class HostInode(Inode):
     @hostcall
     def _lstat(self):
         return os.lstat(self.hostpath)
+
+    @property
+    def mode(self):
+        """Fresh from the host: permission checks must see chmods made there."""
+        return self._lstat().st_mode
+
+    @property
+    def kind(self):
+        return self._kind
+
+    @property
+    def is_dir(self):
+        return self._kind == _hstat.S_IFDIR
+
+    @property
+    def is_lnk(self):
+        return self._kind == _hstat.S_IFLNK
+
+    @property
+    def is_reg(self):
+        return self._kind == _hstat.S_IFREG
+
+    @property
+    def dtype(self):
+        return dtype_of(self._kind)
 
     @property
     def size(self):
@@ -193,6 +227,7 @@ class HostInode(Inode):
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
                      mode & 0o7777)
         try:
+            _give(fd, uid, gid)
             os.fchmod(fd, mode & 0o7777)    # the guest's umask applies, not the host's
         finally:
             os.close(fd)
@@ -205,6 +240,7 @@ class HostInode(Inode):
         os.mkdir(path, mode & 0o7777)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
+            _give(fd, uid, gid)
             os.fchmod(fd, mode & 0o7777)
         finally:
             os.close(fd)
@@ -327,7 +363,7 @@ class HostFdIO:
         return os.lseek(self.host_fd, off, whence)   # host seek constants are Linux's
 
 
-class HostFile(HostFdIO, OpenFile):
+class HostFile(MappedIO, HostFdIO, OpenFile):
     """A regular host file: all I/O and the offset live in the real host fd."""
 
     def __init__(self, inode, flags, fd):

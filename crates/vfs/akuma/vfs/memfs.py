@@ -22,6 +22,9 @@ class MemFs(FileSystem):
         self.used = 0
         self.root = MemDir(self, st.S_IFDIR | mode, uid, gid, parent=None)
 
+    def mount_options(self):
+        return [b"size=%dk" % (self.limit // 1024)]
+
     def reserve(self, want):
         """Bytes of ``want`` that fit under the limit."""
         return max(0, min(want, self.limit - self.used))

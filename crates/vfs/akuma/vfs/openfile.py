@@ -184,6 +184,9 @@ class OpenFile:
     def fsync(self):
         if self.opath:
             raise KernelError(EBADF)
+        cache = mapped_files.get(self.inode.key) if mapped_files and self.inode else None
+        if cache is not None:
+            cache.writeback()       # stores through shared mappings reach the file
 
     def ioctl(self, req, arg):
         raise KernelError(EBADF if self.opath else ENOTTY)
@@ -241,15 +244,76 @@ class OpenFile:
         return f"<{type(self).__name__} {self.path!r} flags={self._flags:#o}>"
 
 
+# Page caches of files mapped MAP_SHARED, by inode key (akuma.mm keeps it):
+# read/write(2) must see bytes stored through a mapping, and mappings must
+# see bytes written with write(2).
+mapped_files = {}
+
+
 class InodeFile(OpenFile):
     """An open file whose bytes live in its inode (memfs, ext2): positioned
     I/O goes to the inode's read_at/readinto_at/write_at."""
 
     def _read_at(self, n, off):
+        if mapped_files:
+            _mapped_io(self.inode, off, n)
         return self.inode.read_at(n, off)
 
     def _readinto_at(self, views, off):
+        if mapped_files:
+            _mapped_io(self.inode, off, sum(nbytes(v) for v in views))
         return self.inode.readinto_at(views, off)
 
     def _write_at(self, data, off):
-        return self.inode.write_at(data, off)
+        cache = _mapped_io(self.inode, off, nbytes(data)) if mapped_files else None
+        n = self.inode.write_at(data, off)
+        if cache is not None:
+            cache.after_write(off, n)
+        return n
+
+
+def _mapped_io(inode, off, n):
+    cache = mapped_files.get(inode.key)
+    if cache is not None:
+        cache.before_io(off, n)
+    return cache
+
+
+class MappedIO:
+    """For files whose I/O bypasses _read_at/_write_at (hostfs: the host fd):
+    the same coherence with shared mappings, around each call."""
+
+    def _cache(self):
+        return mapped_files.get(self.inode.key) if mapped_files and self.inode else None
+
+    def _around(self, op, off, n, wrote):
+        cache = self._cache()
+        if cache is None:
+            return op()
+        cache.before_io(self.pos if off is None else off, n)
+        start = self.pos if off is None else off
+        r = op()
+        if wrote:
+            cache.after_write(start, r)
+        return r
+
+    def read(self, n):
+        return self._around(lambda: super(MappedIO, self).read(n), None, n, False)
+
+    def readinto(self, views):
+        n = sum(nbytes(v) for v in views)
+        return self._around(lambda: super(MappedIO, self).readinto(views), None, n, False)
+
+    def write(self, data):
+        return self._around(lambda: super(MappedIO, self).write(data), None, nbytes(data), True)
+
+    def writefrom(self, views):
+        n = sum(nbytes(v) for v in views)
+        return self._around(lambda: super(MappedIO, self).writefrom(views), None, n, True)
+
+    def pread(self, n, off):
+        return self._around(lambda: super(MappedIO, self).pread(n, off), off, n, False)
+
+    def pwrite(self, data, off):
+        return self._around(lambda: super(MappedIO, self).pwrite(data, off), off, nbytes(data),
+                            True)

@@ -10,7 +10,9 @@ from akuma.abi.errors import (EACCES, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENAM
 from akuma.vfs.dirent import DT_DIR
 from akuma.vfs.memfs import MemFs
 from akuma.vfs.mount import Loc, Mount
+from akuma.vfs.mountops import MountOps
 from akuma.vfs.openfile import OpenFile
+from akuma.vfs import perm
 from akuma.vfs.path import MAXSYMLINKS, PATH_MAX, check_name, check_path, join, split
 
 _DOTS = (b".", b"..", b"/")      # final components that name no new entry
@@ -23,11 +25,12 @@ def _enoent(e):
     return e.errno == ENOENT
 
 
-class Vfs:
+class Vfs(MountOps):
     def __init__(self, root_fs=None):
         self.root_mount = Mount(root_fs or MemFs())
         self._children = {}       # (Mount, dir inode key) -> {name: Mount}
         self._mounts = [self.root_mount]
+        self._detached = []       # filesystems lazily unmounted (MNT_DETACH) while in use
         # Kernel hook for device/FIFO/socket nodes: (inode, flags) -> OpenFile,
         # or None to let the node's own driver serve the open.
         self.special_open = None
@@ -109,20 +112,11 @@ class Vfs:
         m = loc.mnt
         if m.parent is None or loc.inode.key != m.root.key:
             raise KernelError(EINVAL)
-        if any(x.parent is m for x in self._mounts):
-            raise KernelError(EBUSY)
-        kids = self._children[(m.parent, m.parent_dir.key)]
-        if m.covered is not None:
-            kids[m.name] = m.covered
-        else:
-            del kids[m.name]
-        self._mounts.remove(m)
-        if not any(x.fs is m.fs for x in self._mounts):
-            m.fs.unmount()
+        self.umount_mount(m)
 
     def sync_all(self):
         """sync(2): flush every mounted filesystem."""
-        for fs in {id(m.fs): m.fs for m in self._mounts}.values():
+        for fs in {id(fs): fs for fs in [m.fs for m in self._mounts] + self._detached}.values():
             fs.sync()
 
     def unmount_all(self):
@@ -130,14 +124,16 @@ class Vfs:
         a filesystem that fails to flush does not stop the others."""
         errors = []
         done = set()
-        for m in sorted(self._mounts, key=lambda m: -m.path.count(b"/") - len(m.path)):
-            if id(m.fs) in done:
+        mounts = sorted(self._mounts, key=lambda m: -m.path.count(b"/") - len(m.path))
+        for path, fs in [(m.path, m.fs) for m in mounts] + [(b"(detached)", fs)
+                                                             for fs in self._detached]:
+            if id(fs) in done:
                 continue
-            done.add(id(m.fs))
+            done.add(id(fs))
             try:
-                m.fs.unmount()
+                fs.unmount()
             except Exception as e:      # noqa: BLE001 — reported, the rest still flush
-                errors.append((m.path, e))
+                errors.append((path, e))
         return errors
 
     def mounts(self):
@@ -200,11 +196,14 @@ class Vfs:
             raise KernelError(ENAMETOOLONG)
         return target
 
-    def _walk_parts(self, loc, stack, rootloc, follow, budget, trailing):
-        """Walk the components in ``stack`` (last one first) from ``loc``."""
+    def _walk_parts(self, loc, stack, rootloc, follow, budget, trailing, cred=None):
+        """Walk the components in ``stack`` (last one first) from ``loc``;
+        ``cred`` (not root) needs search permission on every directory."""
         while stack:
             if not loc.inode.is_dir:
                 raise KernelError(ENOTDIR)
+            if cred is not None and not perm.allowed(loc.inode, cred, X_OK):
+                raise KernelError(EACCES)
             name = stack.pop()
             if name == b".":
                 continue
@@ -224,14 +223,14 @@ class Vfs:
             raise KernelError(ENOTDIR)
         return loc
 
-    def _walk(self, path, start, rootloc, follow, budget):
+    def _walk(self, path, start, rootloc, follow, budget, cred=None):
         check_path(path)
         stack = split(path)
         stack.reverse()
         loc = rootloc if path[:1] == b"/" else start
-        return self._walk_parts(loc, stack, rootloc, follow, budget, path.endswith(b"/"))
+        return self._walk_parts(loc, stack, rootloc, follow, budget, path.endswith(b"/"), cred)
 
-    def _parent(self, path, cwd, rootloc, budget=None):
+    def _parent(self, path, cwd, rootloc, budget=None, cred=None):
         """(directory Loc, final name, trailing slash) for the create-type calls.
         The final name may be b".", b".." or b"/" (the path was the root)."""
         check_path(path)
@@ -241,7 +240,7 @@ class Vfs:
             return rootloc, b"/", False
         stack = comps[:-1]
         stack.reverse()
-        d = self._walk_parts(start, stack, rootloc, True, budget or [MAXSYMLINKS], False)
+        d = self._walk_parts(start, stack, rootloc, True, budget or [MAXSYMLINKS], False, cred)
         if not d.inode.is_dir:
             raise KernelError(ENOTDIR)
         name = comps[-1]
@@ -266,44 +265,69 @@ class Vfs:
         return True
 
     # -- lookups -------------------------------------------------------------------------
-    def resolve(self, path, cwd=b"/", root=b"/", follow=True):
+    def resolve(self, path, cwd=b"/", root=b"/", follow=True, *, cred=None):
         """The Loc ``path`` names (the kernel keeps these as cwd if it likes)."""
         rootloc = self._rootloc(root)
         return self._walk(path, self._start(path, cwd, rootloc), rootloc, follow,
-                          [MAXSYMLINKS])
+                          [MAXSYMLINKS], cred)
 
     def lookup(self, path, cwd=b"/", root=b"/", follow=True):
         return self.resolve(path, cwd, root, follow).inode
 
-    def resolve_dir(self, path, cwd=b"/", root=b"/"):
-        """chdir(2): the canonical path of directory ``path`` (ENOTDIR otherwise)."""
-        loc = self.resolve(path, cwd, root)
+    def resolve_dir(self, path, cwd=b"/", root=b"/", *, cred=None):
+        """chdir(2): the canonical path of directory ``path`` (ENOTDIR
+        otherwise; EACCES without search permission on it)."""
+        loc = self.resolve(path, cwd, root, cred=cred)
         if not loc.inode.is_dir:
             raise KernelError(ENOTDIR)
+        perm.check(loc.inode, cred, X_OK)
         return loc.path
 
-    def stat(self, path, cwd=b"/", follow=True, *, root=b"/"):
-        return self.resolve(path, cwd, root, follow).inode.stat()
+    def stat(self, path, cwd=b"/", follow=True, *, root=b"/", cred=None):
+        return self.resolve(path, cwd, root, follow, cred=cred).inode.stat()
 
-    def readlink(self, path, cwd=b"/", *, root=b"/"):
-        inode = self.resolve(path, cwd, root, follow=False).inode
+    def readlink(self, path, cwd=b"/", *, root=b"/", cred=None):
+        inode = self.resolve(path, cwd, root, follow=False, cred=cred).inode
         if not inode.is_lnk:
             raise KernelError(EINVAL)
         return inode.readlink()
 
-    def access(self, path, mode, cwd=b"/", *, root=b"/", follow=True):
-        """access(2) for root: existence, EROFS for W_OK, X_OK needs an x bit."""
+    def access(self, path, mode, cwd=b"/", *, root=b"/", follow=True, cred=None):
+        """access(2): existence, EROFS for W_OK, then the mode bits for
+        ``cred`` (None: root, whose X_OK needs an x bit on a non-directory)."""
         if mode & ~(R_OK | W_OK | X_OK):
             raise KernelError(EINVAL)
-        loc = self.resolve(path, cwd, root, follow)
+        loc = self.resolve(path, cwd, root, follow, cred=cred)
         inode = loc.inode
         if mode & W_OK and loc.mnt.readonly and inode.kind not in _SPECIAL:
             raise KernelError(EROFS)
-        if mode & X_OK and not inode.is_dir and not inode.mode & 0o111:
+        if cred is None:
+            if mode & X_OK and not inode.is_dir and not inode.mode & 0o111:
+                raise KernelError(EACCES)
+        else:
+            perm.check(inode, cred, mode)
+
+    def open_exec(self, path, cwd=b"/", *, root=b"/", creds=None):
+        """The program file execve(2) reads: search permission on the way,
+        x for the caller (root: any x bit), a regular file, no noexec mount.
+        ``creds``: the process's (euid, egid, groups), None for the kernel."""
+        cred = None if creds is None else perm.fs_cred(creds.euid, creds.egid, creds.groups)
+        loc = self.resolve(path, cwd, root, cred=cred)
+        inode = loc.inode
+        if inode.is_dir:
             raise KernelError(EACCES)
+        if loc.mnt.noexec:
+            raise KernelError(EACCES)
+        perm.check_exec(inode, cred)
+        perm.check(inode, cred, R_OK)
+        f = inode.open(F.O_RDONLY)
+        f.path = loc.path
+        f.loc = loc
+        return f
 
     # -- open --------------------------------------------------------------------------------
-    def open(self, path, flags, mode=0o666, cwd=b"/", umask=0o022, *, root=b"/", uid=0, gid=0):
+    def open(self, path, flags, mode=0o666, cwd=b"/", umask=0o022, *, root=b"/", uid=0, gid=0,
+             cred=None):
         if flags & F.O_PATH:
             flags &= F.O_PATH | F.O_DIRECTORY | F.O_NOFOLLOW | F.O_CLOEXEC
         elif flags & F.O_TMPFILE == F.O_TMPFILE:
@@ -314,10 +338,10 @@ class Vfs:
         created = False
         if flags & F.O_CREAT:
             loc, created = self._open_create(path, cwd, rootloc, flags,
-                                             mode & ~umask & 0o7777, uid, gid)
+                                             mode & ~umask & 0o7777, uid, gid, cred)
         else:
             loc = self._walk(path, self._start(path, cwd, rootloc), rootloc,
-                             not flags & F.O_NOFOLLOW, [MAXSYMLINKS])
+                             not flags & F.O_NOFOLLOW, [MAXSYMLINKS], cred)
         inode = loc.inode
         acc = flags & F.O_ACCMODE
         if flags & F.O_DIRECTORY and not inode.is_dir:
@@ -332,6 +356,8 @@ class Vfs:
             if (loc.mnt.readonly and not created and inode.kind not in _SPECIAL
                     and (acc in _WRITE_ACC or flags & F.O_TRUNC)):
                 raise KernelError(EROFS)
+            if not created:
+                self._may_open(loc, acc, flags, cred)
             f = None
             if self.special_open is not None and inode.kind in _SPECIAL:
                 f = self.special_open(inode, flags)
@@ -343,10 +369,23 @@ class Vfs:
             f.extra_dirents = self._overlay_dirents(loc)
         return f
 
-    def _open_create(self, path, cwd, rootloc, flags, mode, uid, gid):
+    @staticmethod
+    def _may_open(loc, acc, flags, cred):
+        """may_open: the access mode against the mode bits; device nodes
+        on a nodev mount refuse (EACCES)."""
+        inode = loc.inode
+        if inode.kind in (st.S_IFCHR, st.S_IFBLK) and loc.mnt.nodev:
+            raise KernelError(EACCES)
+        if cred is None:
+            return
+        want = (R_OK if acc in (F.O_RDONLY, F.O_RDWR) else 0) | \
+            (W_OK if acc in _WRITE_ACC or flags & F.O_TRUNC else 0)
+        perm.check(inode, cred, want)
+
+    def _open_create(self, path, cwd, rootloc, flags, mode, uid, gid, cred=None):
         budget = [MAXSYMLINKS]
         while True:
-            d, name, trailing = self._parent(path, cwd, rootloc, budget)
+            d, name, trailing = self._parent(path, cwd, rootloc, budget, cred)
             if name in _DOTS:
                 if flags & F.O_EXCL:
                     raise KernelError(EEXIST)
@@ -360,6 +399,8 @@ class Vfs:
                     raise
                 if d.mnt.readonly:
                     raise KernelError(EROFS) from None
+                perm.check(d.inode, cred, W_OK | X_OK)
+                mode, gid = perm.new_owner(d.inode, mode, gid, cred)
                 inode = d.inode.create(name, mode, uid, gid)
                 return Loc(d.mnt, inode, d.parts + (name,)), True
             if flags & F.O_EXCL:
@@ -377,44 +418,53 @@ class Vfs:
         return [(m.root.ino, DT_DIR, name) for name, m in kids.items()]
 
     # -- namespace changes ----------------------------------------------------------------
-    def mkdir(self, path, mode=0o777, cwd=b"/", *, root=b"/", umask=0, uid=0, gid=0):
+    def mkdir(self, path, mode=0o777, cwd=b"/", *, root=b"/", umask=0, uid=0, gid=0, cred=None):
         """mkdir(2).  ``mode`` is applied as given minus ``umask`` (default 0: the
         caller may pass an already-masked mode)."""
-        d, name, _ = self._parent(path, cwd, self._rootloc(root))
+        d, name, _ = self._parent(path, cwd, self._rootloc(root), cred=cred)
         if name in _DOTS or self._exists(d, name):
             raise KernelError(EEXIST)
         if d.mnt.readonly:
             raise KernelError(EROFS)
-        d.inode.mkdir(name, mode & ~umask & 0o7777, uid, gid)
+        perm.check(d.inode, cred, W_OK | X_OK)
+        mode, gid = perm.new_owner(d.inode, mode & ~umask & 0o7777, gid, cred, is_dir=True)
+        d.inode.mkdir(name, mode, uid, gid)
 
-    def mknod(self, path, mode, rdev=0, cwd=b"/", *, root=b"/", umask=0, uid=0, gid=0):
-        d, name, trailing = self._parent(path, cwd, self._rootloc(root))
+    def mknod(self, path, mode, rdev=0, cwd=b"/", *, root=b"/", umask=0, uid=0, gid=0,
+              cred=None):
+        d, name, trailing = self._parent(path, cwd, self._rootloc(root), cred=cred)
         if name in _DOTS or self._exists(d, name):
             raise KernelError(EEXIST)
         if trailing:
             raise KernelError(ENOENT)
         if d.mnt.readonly:
             raise KernelError(EROFS)
-        d.inode.mknod(name, (mode & st.S_IFMT) | (mode & ~umask & 0o7777), rdev, uid, gid)
+        perm.check(d.inode, cred, W_OK | X_OK)
+        bits, gid = perm.new_owner(d.inode, mode & ~umask & 0o7777, gid, cred)
+        d.inode.mknod(name, (mode & st.S_IFMT) | bits, rdev, uid, gid)
 
-    def symlink(self, target, linkpath, cwd=b"/", *, root=b"/", uid=0, gid=0):
+    def symlink(self, target, linkpath, cwd=b"/", *, root=b"/", uid=0, gid=0, cred=None):
         if not target:
             raise KernelError(ENOENT)
         if len(target) >= PATH_MAX:
             raise KernelError(ENAMETOOLONG)
-        d, name, trailing = self._parent(linkpath, cwd, self._rootloc(root))
+        d, name, trailing = self._parent(linkpath, cwd, self._rootloc(root), cred=cred)
         if name in _DOTS or self._exists(d, name):
             raise KernelError(EEXIST)
         if trailing:
             raise KernelError(ENOENT)
         if d.mnt.readonly:
             raise KernelError(EROFS)
+        perm.check(d.inode, cred, W_OK | X_OK)
+        _, gid = perm.new_owner(d.inode, 0o777, gid, cred)
         d.inode.symlink(name, target, uid, gid)
 
-    def link(self, old, new, cwd=b"/", newcwd=None, *, root=b"/", follow=False):
+    def link(self, old, new, cwd=b"/", newcwd=None, *, root=b"/", follow=False, cred=None):
         rootloc = self._rootloc(root)
-        src = self._walk(old, self._start(old, cwd, rootloc), rootloc, follow, [MAXSYMLINKS])
-        d, name, trailing = self._parent(new, cwd if newcwd is None else newcwd, rootloc)
+        src = self._walk(old, self._start(old, cwd, rootloc), rootloc, follow, [MAXSYMLINKS],
+                         cred)
+        d, name, trailing = self._parent(new, cwd if newcwd is None else newcwd, rootloc,
+                                         cred=cred)
         if name in _DOTS or self._exists(d, name):
             raise KernelError(EEXIST)
         if trailing:
@@ -425,24 +475,33 @@ class Vfs:
             raise KernelError(EPERM)
         if d.mnt.readonly:
             raise KernelError(EROFS)
+        perm.check(d.inode, cred, W_OK | X_OK)
         d.inode.link(name, src.inode)
 
-    def unlink(self, path, cwd=b"/", *, root=b"/"):
-        d, name, trailing = self._parent(path, cwd, self._rootloc(root))
+    @staticmethod
+    def _may_delete(d, victim, cred):
+        """may_delete: w+x on the directory (EACCES), then the sticky bit (EPERM)."""
+        perm.check(d.inode, cred, W_OK | X_OK)
+        if perm.sticky_denies(d.inode, victim.inode, cred):
+            raise KernelError(EPERM)
+
+    def unlink(self, path, cwd=b"/", *, root=b"/", cred=None):
+        d, name, trailing = self._parent(path, cwd, self._rootloc(root), cred=cred)
         if name in _DOTS:
             raise KernelError(EISDIR)
         if d.mnt.readonly:
             raise KernelError(EROFS)
         loc = self._step(d, name)
+        self._may_delete(d, loc, cred)
         if loc.inode.is_dir:
             raise KernelError(EISDIR)
         if trailing:
             raise KernelError(ENOTDIR)
         d.inode.unlink(name)
 
-    def rmdir(self, path, cwd=b"/", *, root=b"/"):
+    def rmdir(self, path, cwd=b"/", *, root=b"/", cred=None):
         rootloc = self._rootloc(root)
-        d, name, _ = self._parent(path, cwd, rootloc)
+        d, name, _ = self._parent(path, cwd, rootloc, cred=cred)
         if name == b".":
             raise KernelError(EINVAL)
         if name == b"..":
@@ -452,16 +511,18 @@ class Vfs:
         if d.mnt.readonly:
             raise KernelError(EROFS)
         loc = self._step(d, name)
+        self._may_delete(d, loc, cred)
         if not loc.inode.is_dir:
             raise KernelError(ENOTDIR)
         if loc.mnt is not d.mnt or loc.same(rootloc):
             raise KernelError(EBUSY)
         d.inode.rmdir(name)
 
-    def rename(self, old, new, cwd=b"/", newcwd=None, *, root=b"/"):
+    def rename(self, old, new, cwd=b"/", newcwd=None, *, root=b"/", cred=None):
         rootloc = self._rootloc(root)
-        od, on, otrail = self._parent(old, cwd, rootloc)
-        nd, nn, ntrail = self._parent(new, cwd if newcwd is None else newcwd, rootloc)
+        od, on, otrail = self._parent(old, cwd, rootloc, cred=cred)
+        nd, nn, ntrail = self._parent(new, cwd if newcwd is None else newcwd, rootloc,
+                                      cred=cred)
         if on in _DOTS or nn in _DOTS:
             raise KernelError(EBUSY)
         if od.mnt is not nd.mnt:
@@ -471,6 +532,7 @@ class Vfs:
         src = self._step(od, on)
         if src.mnt is not od.mnt:
             raise KernelError(EBUSY)
+        self._may_delete(od, src, cred)
         if (otrail or ntrail) and not src.inode.is_dir:
             raise KernelError(ENOTDIR)
         try:
@@ -484,6 +546,12 @@ class Vfs:
                 raise KernelError(EBUSY)
             if dst.inode.key == src.inode.key:
                 return
+            self._may_delete(nd, dst, cred)
+        else:
+            perm.check(nd.inode, cred, W_OK | X_OK)
+        if src.inode.is_dir and cred is not None and nd.inode.key != od.inode.key:
+            perm.check(src.inode, cred, W_OK)    # its ".." entry changes
+        if dst is not None:
             if src.inode.is_dir and not dst.inode.is_dir:
                 raise KernelError(ENOTDIR)
             if not src.inode.is_dir and dst.inode.is_dir:

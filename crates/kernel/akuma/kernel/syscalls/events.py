@@ -396,7 +396,8 @@ class _Reg:
     def watch_edges(self):
         """Park an _Edge on files whose wait list only the scheduler walks."""
         from akuma.kernel.pipe import PipeEnd
-        if isinstance(self.file, (PipeEnd, AnonFile)) and self.edge is None:
+        from akuma.net.socket import Socket
+        if isinstance(self.file, (PipeEnd, AnonFile, Socket)) and self.edge is None:
             self.edge = _Edge(self)
             self.file.add_waiter(self.edge)
 

@@ -9,11 +9,21 @@ from akuma.abi.signals import SIGPIPE
 from akuma.mm import EFault
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
+from akuma.vfs import perm
 
 IOV_MAX = 1024
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
 PIPE_MAX_SIZE = 1 << 20      # /proc/sys/fs/pipe-max-size
 MAX_RW = 0x7FFFF000     # Linux caps one read/write at this
+
+
+def fscred(t, real=False):
+    """The credentials path operations check with: None for root (no
+    checks), else the effective ids (the real ones for access(2))."""
+    c = t.process.creds
+    if real:
+        return perm.fs_cred(c.uid, c.gid, c.groups)
+    return perm.fs_cred(c.euid, c.egid, c.groups)
 
 
 def _file(t, fd, readable=False, writable=False):
@@ -62,7 +72,21 @@ def _would_block(t, f, write=False):
     return None
 
 
+def kill_suid(f):
+    """file_remove_privs: a write by a non-root caller clears S_ISUID, and
+    S_ISGID when the group may execute."""
+    inode = f.inode
+    mode = inode.mode
+    drop = mode & 0o4000 | (mode & 0o2000 if mode & 0o010 else 0)
+    if drop:
+        inode.chmod(mode & 0o7777 & ~drop)
+
+
 def _write_views(t, f, views):
+    if hasattr(f, "write_as"):          # terminals: job control (TOSTOP)
+        return f.write_as(t, views)
+    if getattr(f, "kill_suid", False):
+        kill_suid(f)
     try:
         return f.writefrom(views)
     except KernelError as e:
@@ -72,6 +96,11 @@ def _write_views(t, f, views):
         if e.errno == EAGAIN and hasattr(f, "add_waiter"):
             return _would_block(t, f, write=True)
         raise
+
+
+def _sock_io(t, f, views, write):
+    from akuma.kernel.syscalls.net import sock_io
+    return sock_io(t, f, views, write)
 
 
 def _ready_for_read(f):
@@ -86,6 +115,8 @@ def sys_read(t, fd, buf, count, *_):
     count = min(count, MAX_RW)
     if count == 0:
         return 0
+    if hasattr(f, "read_as"):           # terminals: job control, VMIN/VTIME
+        return f.read_as(t, count, lambda: _user_buffers(t, buf, count, True))
     if not _ready_for_read(f):
         return _would_block(t, f)
     return f.readinto(_user_buffers(t, buf, count, True))
@@ -97,6 +128,8 @@ def sys_write(t, fd, buf, count, *_):
     count = min(count, MAX_RW)
     if count == 0:
         return 0
+    if getattr(f, "is_socket", False):
+        return _sock_io(t, f, _user_buffers(t, buf, count, False), True)
     return _write_views(t, f, _user_buffers(t, buf, count, False))
 
 
@@ -131,6 +164,8 @@ def sys_readv(t, fd, iov, iovcnt, *_):
     vecs = _iovecs(t, iov, iovcnt)
     if not any(length for _, length in vecs):
         return 0
+    if hasattr(f, "read_as"):
+        return f.read_as(t, sum(length for _, length in vecs), lambda: _gather(t, vecs, True))
     if not _ready_for_read(f):
         return _would_block(t, f)
     return f.readinto(_gather(t, vecs, True))
@@ -142,6 +177,8 @@ def sys_writev(t, fd, iov, iovcnt, *_):
     views = _gather(t, _iovecs(t, iov, iovcnt), False)
     if not views:
         return 0
+    if getattr(f, "is_socket", False):
+        return _sock_io(t, f, views, True)
     return _write_views(t, f, views)
 
 
@@ -164,6 +201,8 @@ def sys_pwrite64(t, fd, buf, count, off, *_):
         return -EINVAL
     if not f.seekable:
         return -ESPIPE
+    if getattr(f, "kill_suid", False):
+        kill_suid(f)
     return f.pwrite(read_user(t, buf, min(count, MAX_RW)), off)
 
 
@@ -184,7 +223,12 @@ def sys_openat(t, dirfd, pathname, flags, mode, *_):
     path = path_arg(t, pathname)
     flags = s32(flags)
     cwd = _dir_of(t, dirfd, path)
-    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask, root=p.root)
+    c = p.creds
+    cred = fscred(t)
+    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask, root=p.root,
+                          uid=c.euid, gid=c.egid, cred=cred)
+    if cred is not None and f.writable and f.stat().mode & 0o6000:
+        f.kill_suid = True      # a write by a non-root caller clears set-id bits
     return p.fds.install(f, cloexec=bool(flags & F.O_CLOEXEC), limit=_nofile(p))
 
 
@@ -254,7 +298,9 @@ def sys_fcntl(t, fd, cmd, arg, *_):
     from akuma.kernel.syscalls.fsmeta import record_lock, RECORD_LOCK_CMDS
     if cmd in RECORD_LOCK_CMDS:
         return record_lock(t, fd, cmd, arg)
-    return -EINVAL
+    own = getattr(f, "fcntl", None)      # file-specific commands (memfd seals)
+    r = own(cmd, arg) if own is not None else None
+    return -EINVAL if r is None else r
 
 
 # -- metadata -----------------------------------------------------------------------
@@ -279,21 +325,41 @@ def sys_newfstatat(t, dirfd, pathname, statbuf, flags, *_):
             st = t.process.fds.get(s32(dirfd)).stat()
     else:
         st = t.kernel.vfs.stat(path, cwd=_dir_of(t, dirfd, path),
-                               follow=not flags & F.AT_SYMLINK_NOFOLLOW, root=t.process.root)
+                               follow=not flags & F.AT_SYMLINK_NOFOLLOW, root=t.process.root,
+                               cred=fscred(t))
     write_user(t, statbuf, st.pack())
     return 0
 
 
+AT_EACCESS = 0x200
+
+
 @syscall("faccessat", "fd path int")
 def sys_faccessat(t, dirfd, pathname, mode, *_):
-    path = path_arg(t, pathname)
-    t.kernel.vfs.access(path, s32(mode), cwd=_dir_of(t, dirfd, path), root=t.process.root)
-    return 0
+    return sys_faccessat2(t, dirfd, pathname, mode, 0)
 
 
 @syscall("faccessat2", "fd path int hex")
 def sys_faccessat2(t, dirfd, pathname, mode, flags, *_):
-    return sys_faccessat(t, dirfd, pathname, mode)
+    """access(2) checks with the real ids unless AT_EACCESS."""
+    flags = s32(flags)
+    if flags & ~(AT_EACCESS | F.AT_SYMLINK_NOFOLLOW | F.AT_EMPTY_PATH):
+        return -EINVAL
+    mode = s32(mode)
+    if mode & ~7:
+        return -EINVAL
+    path = path_arg(t, pathname)
+    p = t.process
+    cred = fscred(t, real=not flags & AT_EACCESS)
+    follow = not flags & F.AT_SYMLINK_NOFOLLOW
+    if not path and flags & F.AT_EMPTY_PATH:
+        dirfd = s32(dirfd)
+        f = None if dirfd == F.AT_FDCWD else p.fds.get(dirfd)
+        path, cwd = (p.cwd, b"/") if f is None else (f.path, b"/")
+    else:
+        cwd = _dir_of(t, dirfd, path)
+    t.kernel.vfs.access(path, mode, cwd=cwd, root=p.root, follow=follow, cred=cred)
+    return 0
 
 
 @syscall("readlinkat", "fd path hex size")
@@ -302,7 +368,7 @@ def sys_readlinkat(t, dirfd, pathname, buf, size, *_):
         return -EINVAL
     path = path_arg(t, pathname)
     target = t.kernel.vfs.readlink(path, cwd=_dir_of(t, dirfd, path),
-                                  root=t.process.root)[:size]
+                                  root=t.process.root, cred=fscred(t))[:size]
     write_user(t, buf, target)
     return len(target)
 
@@ -404,12 +470,17 @@ def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
                 rev = POLLNVAL
             else:
                 r, w = f.poll_ready() if hasattr(f, "poll_ready") else (True, True)
+                if getattr(f, "is_socket", False):       # sockets know their HUP/ERR/RDHUP bits
+                    r = w = False
+                    rev = f.poll_events() & (events | POLLERR | POLLHUP)
                 if r and events & POLLIN:
                     rev |= POLLIN
                 if w and events & POLLOUT:
                     rev |= POLLOUT
                 if hasattr(f, "pipe") and f.readable and f.pipe.writers == 0:
                     rev |= POLLHUP
+                if hasattr(f, "poll_mask"):
+                    rev |= f.poll_mask() & (POLLERR | POLLHUP)
                 if not rev:
                     waits.append(f)
         struct.pack_into("<h", raw, 8 * i + 6, rev)
@@ -449,15 +520,20 @@ def sys_getcwd(t, buf, size, *_):
 def sys_chdir(t, pathname, *_):
     p = t.process
     path = path_arg(t, pathname)
-    p.cwd = t.kernel.vfs.resolve_dir(path, cwd=p.cwd, root=p.root)
+    p.cwd = t.kernel.vfs.resolve_dir(path, cwd=p.cwd, root=p.root, cred=fscred(t))
     return 0
 
 
 @syscall("fchdir", "fd")
 def sys_fchdir(t, fd, *_):
     f = t.process.fds.get(s32(fd))
-    if not f.stat().is_dir:
+    st = f.stat()
+    if not st.is_dir:
         return -ENOTDIR
+    cred = fscred(t)
+    inode = getattr(f, "inode", None)
+    if cred is not None and inode is not None:
+        perm.check(inode, cred, perm.X_OK)
     t.process.cwd = f.path
     return 0
 
@@ -465,8 +541,9 @@ def sys_fchdir(t, fd, *_):
 @syscall("mkdirat", "fd path oct")
 def sys_mkdirat(t, dirfd, pathname, mode, *_):
     path = path_arg(t, pathname)
+    c = t.process.creds
     t.kernel.vfs.mkdir(path, (mode & 0o7777) & ~t.process.umask, cwd=_dir_of(t, dirfd, path),
-                       root=t.process.root)
+                       root=t.process.root, uid=c.euid, gid=c.egid, cred=fscred(t))
     return 0
 
 
@@ -478,9 +555,9 @@ def sys_unlinkat(t, dirfd, pathname, flags, *_):
         return -EINVAL
     cwd = _dir_of(t, dirfd, path)
     if flags & F.AT_REMOVEDIR:
-        t.kernel.vfs.rmdir(path, cwd=cwd, root=t.process.root)
+        t.kernel.vfs.rmdir(path, cwd=cwd, root=t.process.root, cred=fscred(t))
     else:
-        t.kernel.vfs.unlink(path, cwd=cwd, root=t.process.root)
+        t.kernel.vfs.unlink(path, cwd=cwd, root=t.process.root, cred=fscred(t))
     return 0
 
 
@@ -488,7 +565,9 @@ def sys_unlinkat(t, dirfd, pathname, flags, *_):
 def sys_symlinkat(t, target, dirfd, linkpath, *_):
     tgt = path_arg(t, target)
     path = path_arg(t, linkpath)
-    t.kernel.vfs.symlink(tgt, path, cwd=_dir_of(t, dirfd, path), root=t.process.root)
+    c = t.process.creds
+    t.kernel.vfs.symlink(tgt, path, cwd=_dir_of(t, dirfd, path), root=t.process.root,
+                         uid=c.euid, gid=c.egid, cred=fscred(t))
     return 0
 
 
@@ -497,7 +576,7 @@ def sys_renameat(t, olddirfd, oldpath, newdirfd, newpath, *_):
     old = path_arg(t, oldpath)
     new = path_arg(t, newpath)
     t.kernel.vfs.rename(old, new, cwd=_dir_of(t, olddirfd, old),
-                        newcwd=_dir_of(t, newdirfd, new), root=t.process.root)
+                        newcwd=_dir_of(t, newdirfd, new), root=t.process.root, cred=fscred(t))
     return 0
 
 
@@ -544,38 +623,5 @@ def sys_sync(t, *_):
     return sync_all(t)
 
 
-@syscall("mount", "path path path hex hex", note="partial: tmpfs, proc, devtmpfs")
-def sys_mount(t, source, target, fstype, flags, data, *_):
-    from akuma.vfs import MemFs, ProcFs, make_devfs
-    from akuma.abi.errors import EPERM, ENODEV
-    if t.process.creds.euid != 0:
-        return -EPERM
-    path = path_arg(t, target)
-    kind = path_arg(t, fstype) if fstype else b""
-    k = t.kernel
-    dest = k.vfs.resolve(path, cwd=t.process.cwd)
-    if not dest.inode.is_dir:
-        return -ENOTDIR
-    if kind == b"tmpfs":
-        fs = MemFs(mode=0o1777)
-    elif kind == b"proc":
-        from akuma.kernel import procdata
-        fs = ProcFs(lambda: k.current_exe())
-        procdata.install(k, fs)
-    elif kind in (b"devtmpfs", b"devfs"):
-        fs = make_devfs()
-    else:
-        return -ENODEV
-    k.vfs.mount(dest.path, fs, readonly=bool(flags & 1))     # MS_RDONLY
-    return 0
-
-
-@syscall("umount2", "path hex")
-def sys_umount2(t, target, flags, *_):
-    from akuma.abi.errors import EPERM
-    if t.process.creds.euid != 0:
-        return -EPERM
-    path = path_arg(t, target)
-    t.kernel.vfs.umount(t.kernel.vfs.resolve(path, cwd=t.process.cwd).path)
-    return 0
-
+# mount(2) and umount2(2) live in mount.py; importing it registers them.
+from akuma.kernel.syscalls import mount as _mount  # noqa: E402,F401

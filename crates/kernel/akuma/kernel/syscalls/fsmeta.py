@@ -20,8 +20,8 @@ from akuma.abi.errors import (EACCES, EBADF, EBUSY, EEXIST, EFAULT, EFBIG, EINVA
                               EPERM, EROFS, ESPIPE, EXDEV)
 from akuma.kernel.syscalls import fslocks
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
-from akuma.kernel.syscalls.fs import (MAX_RW, _dir_of, _file, _gather, _iovecs, sys_readv,
-                                      sys_writev)
+from akuma.kernel.syscalls.fs import (MAX_RW, _dir_of, _file, _gather, _iovecs, fscred,
+                                      kill_suid, sys_readv, sys_writev)
 from akuma.kernel.syscalls.registry import syscall
 
 AT_NO_AUTOMOUNT = 0x800
@@ -105,7 +105,7 @@ def _vfs(t):
 
 def _resolve(t, path, cwd, follow=True):
     p = t.process
-    return _vfs(t).resolve(path, cwd=cwd, root=p.root, follow=follow)
+    return _vfs(t).resolve(path, cwd=cwd, root=p.root, follow=follow, cred=fscred(t))
 
 
 def _target(t, dirfd, path, flags, follow=None, opath_ok=True):
@@ -338,7 +338,7 @@ def sys_linkat(t, olddirfd, oldpath, newdirfd, newpath, flags, *_):
         if not ok:
             _check_new_name(t, new, newcwd)
             raise KernelError(EPERM)
-    vfs.link(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root, follow=follow)
+    vfs.link(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root, follow=follow, cred=fscred(t))
     return 0
 
 
@@ -391,6 +391,7 @@ def sys_mknodat(t, dirfd, pathname, mode, dev, *_):
         mode |= S.S_IFREG
     c = _creds(t)
     _vfs(t).mknod(path, mode & (S.S_IFMT | 0o7777), rdev, cwd=cwd, root=p.root, umask=p.umask,
+                  cred=fscred(t),
                   uid=c.euid, gid=c.egid)
     return 0
 
@@ -425,6 +426,8 @@ def sys_truncate(t, pathname, length, *_):
         return -EROFS
     _permission(t, inode.stat(), W_OK)
     inode.truncate(length)
+    if not _root(t):
+        kill_suid(Target(loc=loc))
     return 0
 
 
@@ -531,12 +534,7 @@ def _minor(dev):
 
 
 def _mnt_id(t, mnt):
-    if mnt is None:
-        return 0
-    for i, m in enumerate(_vfs(t).mounts()):
-        if m is mnt:
-            return 21 + i
-    return 0
+    return 0 if mnt is None else mnt.id
 
 
 def pack_statx(st, attributes=0, mnt_id=0):
@@ -606,6 +604,8 @@ def statfs_of(tg):
     mnt = tg.mount
     flags = ST_VALID | (ST_RDONLY if (mnt is not None and mnt.readonly) or
                         getattr(fs, "readonly", False) else 0)
+    if mnt is not None:      # per-mount MS_NOSUID/NODEV/NOEXEC are ST_* bits too
+        flags |= mnt.flags & (ST_NOSUID | ST_NODEV | ST_NOEXEC)
     if _is_host_inode(inode) and os.uname().sysname == "Linux":
         v = _host_statfs(inode.hostpath)
         if flags & ST_RDONLY:
@@ -887,15 +887,16 @@ def renameat2_flags(t, olddirfd, oldpath, newdirfd, newpath, flags):
     newcwd = _dir_of(t, newdirfd, new)
     if flags & RENAME_WHITEOUT:
         return -EINVAL
+    cred = fscred(t)
     if not flags:
-        vfs.rename(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root)
+        vfs.rename(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root, cred=cred)
         return 0
     for name in (old, new):
         if name.rstrip(b"/").rpartition(b"/")[2] in (b".", b"..", b""):
             raise KernelError(EBUSY)
-    src = vfs.resolve(old, cwd=oldcwd, root=p.root, follow=False)
+    src = vfs.resolve(old, cwd=oldcwd, root=p.root, follow=False, cred=cred)
     try:
-        dst = vfs.resolve(new, cwd=newcwd, root=p.root, follow=False)
+        dst = vfs.resolve(new, cwd=newcwd, root=p.root, follow=False, cred=cred)
     except KernelError as e:
         if e.errno != ENOENT:
             raise
@@ -903,7 +904,7 @@ def renameat2_flags(t, olddirfd, oldpath, newdirfd, newpath, flags):
     if flags & RENAME_NOREPLACE:
         if dst is not None:
             raise KernelError(EEXIST)
-        vfs.rename(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root)
+        vfs.rename(old, new, cwd=oldcwd, newcwd=newcwd, root=p.root, cred=cred)
         return 0
     # RENAME_EXCHANGE: both must exist; swap them atomically (one kernel
     # thread: no guest runs between the three renames below).

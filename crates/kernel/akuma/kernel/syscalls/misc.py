@@ -1,10 +1,10 @@
-"""uname, getrandom, sysinfo."""
+"""uname, sethostname, getrandom, sysinfo."""
 import os
 import struct
 import time as _time
 
-from akuma.abi.errors import EINVAL
-from akuma.kernel.syscalls.args import write_user
+from akuma.abi.errors import EINVAL, EPERM
+from akuma.kernel.syscalls.args import read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
@@ -18,6 +18,16 @@ def sys_uname(t, buf, *_):
                                "domainname")]
     fields[1] = t.kernel.hostname
     write_user(t, buf, b"".join(f[:64].ljust(65, b"\0") for f in fields))
+    return 0
+
+
+@syscall("sethostname", "hex size")
+def sys_sethostname(t, name, length, *_):
+    if t.process.creds.euid != 0:          # CAP_SYS_ADMIN
+        return -EPERM
+    if length > 64:
+        return -EINVAL
+    t.kernel.hostname = bytes(read_user(t, name, length))
     return 0
 
 

@@ -1,7 +1,12 @@
 """Memory syscalls: brk and the mmap family on the process's AddressSpace."""
-from akuma.abi.errors import EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM
+from akuma.abi import makedev
+from akuma.abi.errors import (EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOVERFLOW,
+                              EPERM)
+from akuma.abi.fcntl import O_APPEND
 from akuma.mm import (PROT_READ, PROT_WRITE, PROT_EXEC, PAGE_SIZE, page_align, OutOfMemory,
                       KIND_ANON, KIND_ANON_SHARED)
+from akuma.kernel.filemaps import file_mapping
+from akuma.kernel.memfd import memfd_create, MFD_CLOEXEC, F_SEAL_WRITE, F_SEAL_FUTURE_WRITE
 from akuma.kernel.syscalls.args import s32
 from akuma.kernel.syscalls.registry import syscall
 
@@ -12,6 +17,10 @@ MREMAP_MAYMOVE, MREMAP_FIXED = 1, 2
 MADV_DONTNEED = 4
 PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC
 MAX_MAP = 1 << 47
+MAX_OFFSET = 1 << 63
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+DEV_ZERO = makedev(1, 5)
+MEMFD_NAME_LIMIT = 4096
 
 
 def _over_as_limit(t, grow, fixed_at=None):
@@ -42,8 +51,7 @@ def sys_brk(t, addr, *_):
         return a.brk
 
 
-@syscall("mmap", "hex size hex hex fd hex",
-         note="partial: MAP_SHARED file mappings need PROT_WRITE off (copied in)")
+@syscall("mmap", "hex size hex hex fd hex")
 def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
     a = t.process.aspace
     flags = s32(flags)
@@ -52,6 +60,8 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
             or prot & ~PROT_MASK & 0xFFFFFFFF:
         return -EINVAL
     length = page_align(length)
+    if not flags & MAP_ANONYMOUS and offset + length > MAX_OFFSET:
+        return -EOVERFLOW
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
         if addr & (PAGE_SIZE - 1) or addr + length > (1 << 48):
             return -EINVAL
@@ -67,34 +77,70 @@ def sys_mmap(t, addr, length, prot, flags, fd, offset, *_):
     if prot & PROT_WRITE and not flags & MAP_NORESERVE and kind == MAP_PRIVATE and \
             length > t.kernel.frames.total * PAGE_SIZE:
         return -ENOMEM      # heuristic overcommit: more than all of RAM cannot be promised
-    data = None
-    name = ""
-    if not flags & MAP_ANONYMOUS:
-        f = t.process.fds.get(s32(fd))
-        if not f.readable:
-            return -EACCES
-        if kind != MAP_PRIVATE and prot & PROT_WRITE:
-            return -ENODEV
-        if not f.seekable:
-            return -ENODEV
-        data = f.pread(length, offset)
-        name = f.path.decode(errors="replace") if f.path else ""
+    shared = kind in (MAP_SHARED, MAP_SHARED_VALIDATE)
+    prot &= PROT_MASK
+    growsdown = bool(flags & MAP_GROWSDOWN)
     try:
-        if data:
-            # Fill through a writable mapping, then give it its own rights.
-            a.map(start, length, PROT_READ | PROT_WRITE, name=name)
-            a.write(start, data)
-            a.protect(start, length, prot & PROT_MASK)
+        if flags & MAP_ANONYMOUS or _is_dev_zero(f := t.process.fds.get(s32(fd))):
+            a.map(start, length, prot, KIND_ANON_SHARED if shared else KIND_ANON,
+                  name="/dev/zero (deleted)" if shared else "", growsdown=growsdown)
         else:
-            shared = kind in (MAP_SHARED, MAP_SHARED_VALIDATE)
-            a.map(start, length, prot & PROT_MASK, KIND_ANON_SHARED if shared else KIND_ANON,
-                  name="/dev/zero (deleted)" if shared else name)
-        if flags & MAP_POPULATE and prot & PROT_MASK:
-            a.pt.populate(start, start + length, 0)
+            err = _map_file(t, a, f, start, length, prot, shared, offset)
+            if err:
+                return err
+        if flags & MAP_POPULATE and prot:
+            _populate(a, start, start + length)
     except OutOfMemory:
         a.unmap(start, length)
         return -ENOMEM
     return start
+
+
+def _is_dev_zero(f):
+    """/dev/zero maps as anonymous memory (MAP_SHARED: shared anonymous)."""
+    st = f.stat()
+    return st.mode & 0o170000 == 0o020000 and st.rdev == DEV_ZERO
+
+
+def _map_file(t, a, f, start, length, prot, shared, offset):
+    """Map ``f`` at ``start``: demand-paged, MAP_SHARED through the file's
+    page cache.  Returns -errno or 0."""
+    if not f.readable:
+        return -EACCES
+    st = f.stat()
+    if not st.is_reg:
+        return -ENODEV if shared or not f.seekable else _copy_map(a, f, start, length, prot,
+                                                                   offset)
+    if shared and prot & PROT_WRITE:
+        if not f.writable or f.flags & O_APPEND:
+            return -EACCES
+        seals = getattr(f.inode, "seals", 0)
+        if seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE):
+            return -EPERM
+    fm = file_mapping(t.kernel, f, shared)
+    name = f.path.decode(errors="replace") if f.path else ""
+    a.map(start, length, prot, name=name, file=fm, pgoff=offset)
+    return 0
+
+
+def _copy_map(a, f, start, length, prot, offset):
+    """A private map of a seekable non-regular file: its bytes copied now."""
+    data = f.pread(length, offset)
+    a.map(start, length, PROT_READ | PROT_WRITE)
+    if data:
+        a.write(start, data)
+    a.protect(start, length, prot)
+    return 0
+
+
+def _populate(a, start, end):
+    """MAP_POPULATE: fault every page in now (file pages through the pager)."""
+    for va in range(start, end, PAGE_SIZE):
+        v = a.find(va)
+        if v is not None and v.file is not None:
+            a.translate(va)
+        else:
+            a.pt.populate(va, va + PAGE_SIZE, 0)
 
 
 @syscall("munmap", "hex size")
@@ -137,7 +183,8 @@ def sys_mremap(t, old, old_size, new_size, flags, new_addr, *_):
         return old
     end = old + new_size
     if old + old_size == vma.end and not a.overlaps(vma.end, end) and end <= (1 << 48):
-        a.map(vma.end, end - vma.end, vma.prot, vma.kind, vma.name)
+        a.map(vma.end, end - vma.end, vma.prot, vma.kind, vma.name, file=vma.file,
+              pgoff=vma.pgoff + len(vma), limit=vma.limit)
         return old
     if not flags & MREMAP_MAYMOVE:
         return -ENOMEM
@@ -149,7 +196,8 @@ def sys_mremap(t, old, old_size, new_size, flags, new_addr, *_):
 
 def _move(a, vma, old, old_size, new_size, dst):
     prot, kind, name = vma.prot, vma.kind, vma.name
-    a.map(dst, new_size, prot, kind, name)
+    a.map(dst, new_size, prot, kind, name, file=vma.file, pgoff=vma.pgoff + old - vma.start,
+          limit=vma.limit)
     a.pt.move(old, dst, min(old_size, new_size))
     a.unmap(old, old_size)
     return dst
@@ -163,3 +211,28 @@ def sys_madvise(t, addr, length, advice, *_):
         t.process.aspace.pt.unmap(addr, addr + page_align(length))
     return 0
 
+
+
+@syscall("msync", "hex size hex")
+def sys_msync(t, addr, length, flags, *_):
+    flags = s32(flags)
+    if addr & (PAGE_SIZE - 1) or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or \
+            (flags & MS_ASYNC and flags & MS_SYNC):
+        return -EINVAL
+    length = page_align(length)
+    if addr + length > (1 << 48) or addr + length < addr:
+        return -ENOMEM
+    if length and not t.process.aspace.msync(addr, addr + length):
+        return -ENOMEM
+    return 0
+
+
+@syscall("memfd_create", "path hex")
+def sys_memfd_create(t, name, flags, *_):
+    raw = t.process.aspace.read_cstr(name, MEMFD_NAME_LIMIT)
+    if raw is None:
+        return -EINVAL
+    f = memfd_create(t.kernel, raw, s32(flags))
+    from akuma.kernel.syscalls.fs import _nofile
+    return t.process.fds.install(f, cloexec=bool(s32(flags) & MFD_CLOEXEC),
+                                 limit=_nofile(t.process))

@@ -87,7 +87,8 @@ def sys_kill(t, pid, signum, *_):
     elif pid == 0:
         targets = [p for p in k.processes.values() if p.pgid == t.process.pgid]
     elif pid == -1:
-        targets = [p for p in k.processes.values() if p.pid != 1]
+        # Every process but init and the caller, as Linux does.
+        targets = [p for p in k.processes.values() if p.pid != 1 and p is not t.process]
     else:
         targets = [p for p in k.processes.values() if p.pgid == -pid]
     targets = [p for p in targets if p is not None and p.alive]

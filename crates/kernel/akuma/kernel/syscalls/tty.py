@@ -1,5 +1,6 @@
-"""ioctl: generic fd requests here, terminal requests on host terminals
-(for `akuma run`; the kernel's own terminals come later)."""
+"""ioctl: generic fd requests here; the kernel's terminals answer their own
+(akuma.kernel.tty.ioctl); terminal requests on host terminals are passed to
+the host (`akuma run` with a redirected stdin and a terminal stdout)."""
 import fcntl as _hostfcntl
 import struct
 import termios as _termios
@@ -31,6 +32,8 @@ def sys_ioctl(t, fd, req, arg, *_):
         (on,) = struct.unpack("<i", read_user(t, arg, 4))
         f.flags = (f.flags | F.O_NONBLOCK) if on else (f.flags & ~F.O_NONBLOCK)
         return 0
+    if hasattr(f, "tty_ioctl"):         # the kernel's terminals (akuma.kernel.tty)
+        return f.tty_ioctl(t, req, arg)
     if req == FIONREAD and hasattr(f, "fionread"):
         write_user(t, arg, struct.pack("<i", f.fionread()))
         return 0

@@ -1,0 +1,215 @@
+"""`akuma` (no subcommand): boot a system image.
+
+The kernel mounts the image as /, proc at /proc, devfs at /dev and a tmpfs at
+/tmp, then starts /sbin/init (busybox init reading /etc/inittab) on the
+console — or, on an image without one, a minimal init: rcS, then a login
+shell.  With -c, pid 1 runs rcS and then `/bin/sh -c COMMAND`, and akuma
+exits with the command's status.  reboot(2) (poweroff, reboot, halt) ends
+the kernel loop; every filesystem is then flushed and unmounted and akuma
+exits 0."""
+import os
+import sys
+import tempfile
+import time
+
+from akuma.abi import KernelError
+
+INIT = b"/sbin/init"
+RCS = "/etc/init.d/rcS"
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# pid 1 for -c: rcS as at boot, then the command as its child (pid 1 stays
+# the shell, so the command never runs with init's signal rules).
+_RUN_COMMAND = f'if [ -x {RCS} ]; then {RCS}; fi; /bin/sh -c "$1"'
+_MINIMAL_INIT = f"if [ -x {RCS} ]; then {RCS}; fi; cd /root 2>/dev/null; exec /bin/sh -l"
+
+
+def console_files():
+    """fds 0, 1, 2 of init: the console.  Until the kernel's console device
+    exists this is the host's stdin/stdout/stderr, as for `akuma run`.
+    (The one place to swap in the tty subsystem's console.)"""
+    from akuma.vfs import HostStream
+    return [HostStream(os.dup(fd), b"/dev/console") for fd in (0, 1, 2)]
+
+
+class BootLog:
+    """`[  0.123] message` lines on stderr, timed from the start of the boot."""
+
+    def __init__(self, quiet):
+        self.quiet = quiet
+        self.t0 = time.monotonic()
+
+    def __call__(self, msg):
+        if not self.quiet:
+            sys.stderr.write(f"[{time.monotonic() - self.t0:9.3f}] {msg}\n")
+            sys.stderr.flush()
+
+
+def boot(opts):
+    log = BootLog(opts.quiet)
+    try:
+        image = _image_path(opts)
+    except _BootError as e:
+        print(f"akuma: {e}", file=sys.stderr)
+        return 125
+    log.t0 = time.monotonic()          # boot timings start after any image build
+    if getattr(opts, "kernel_shell", False):
+        print("akuma: --kernel-shell is not available yet; booting normally", file=sys.stderr)
+    snapshot = None
+    try:
+        if opts.snapshot:
+            snapshot = _snapshot_copy(image)
+        vfs = _mount_root(snapshot or image, opts.volume, log, image)
+    except (_BootError, KernelError, OSError) as e:
+        print(f"akuma: cannot mount {image}: {_why(e)}", file=sys.stderr)
+        return 125
+    finally:
+        if snapshot:
+            os.unlink(snapshot)       # the mounted copy lives on through its open fd
+    try:
+        return _run(opts, vfs, log)
+    finally:
+        for path, err in vfs.unmount_all():
+            print(f"akuma: unmounting {path.decode(errors='replace')}: {err}", file=sys.stderr)
+        if not opts.snapshot:
+            log("disks flushed")
+
+
+class _BootError(Exception):
+    pass
+
+
+def _why(e):
+    if isinstance(e, KernelError):
+        return os.strerror(e.errno) + (f" ({e.args[1]})" if len(e.args) > 1 else "")
+    return str(e)
+
+
+def _image_path(opts):
+    if opts.image:
+        if not os.path.isfile(opts.image):
+            raise _BootError(f"{opts.image}: no such image file")
+        return opts.image
+    from akuma.image import ImageError
+    from akuma.image.cache import default_image
+    from akuma.image.progress import Progress
+    try:
+        path, built = default_image(progress=Progress())
+    except ImageError as e:
+        raise _BootError(f"cannot build the default image: {e}") from None
+    if built:
+        print(f"akuma: built the system image {path}", file=sys.stderr)
+    return path
+
+
+def _snapshot_copy(image):
+    """--snapshot: the session runs on a private copy; the image file is
+    never opened for writing."""
+    from akuma.image.sparse import copy_sparse
+    fd, tmp = tempfile.mkstemp(prefix="akuma-snapshot-", suffix=".img")
+    os.close(fd)
+    try:
+        copy_sparse(image, tmp)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _mount_root(path, volumes, log, shown):
+    from akuma.vfs import Vfs, HostFs, MemFs, ProcFs, make_devfs
+    from akuma.vfs.ext2 import Ext2Fs
+    vfs = Vfs()
+    try:
+        root = Ext2Fs(path)
+    except KernelError as e:
+        if e.errno == 16:   # EBUSY: another writer holds the image
+            raise _BootError("the image is in use by another akuma (try --snapshot)") from None
+        raise
+    vfs.mount(b"/", root, readonly=root.readonly)
+    st = root.statfs()
+    used = 100 * (st["f_blocks"] - st["f_bfree"]) // max(1, st["f_blocks"])
+    log(f"root: {shown} (ext2, {st['f_blocks'] * st['f_bsize'] / 2**30:.1f} GiB, "
+        f"{used}% used){' ' + root.mount_note if root.mount_note else ''}")
+    vfs.mount(b"/proc", ProcFs(lambda: _exe_of(vfs)))
+    vfs.mount(b"/dev", make_devfs())
+    vfs.mount(b"/tmp", MemFs(mode=0o1777))
+    for host, guest, ro in volumes:
+        if guest.rstrip("/") == "":
+            raise _BootError(f"-v {host}:/: the image is the root (mount elsewhere)")
+        if not os.path.isdir(host):
+            raise _BootError(f"-v {host}: not a directory")
+        vfs.mount(os.fsencode(guest.rstrip("/")), HostFs(os.fsencode(host), readonly=ro),
+                  readonly=ro)
+    log("mounted proc on /proc, devfs on /dev, tmpfs on /tmp"
+        + "".join(f", {h} on {g}" for h, g, _ in volumes))
+    return vfs
+
+
+_kernels = {}
+
+
+def _exe_of(vfs):
+    k = _kernels.get(id(vfs))
+    return k.current_exe() if k else b""
+
+
+def _environment():
+    env = {"HOME": "/", "PATH": PATH, "TERM": os.environ.get("TERM", "linux"),
+           "SHELL": "/bin/sh", "USER": "root", "LOGNAME": "root"}
+    return [f"{k}={v}".encode() for k, v in env.items()]
+
+
+def _run(opts, vfs, log):
+    from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
+    strace = None
+    if opts.strace is not None:
+        strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
+    kernel = Kernel(vfs, mem=opts.mem, strace=strace)
+    kernel.port_forwards = list(opts.publish)       # wired by the network stack
+    _kernels[id(vfs)] = kernel
+    env = _environment()
+    if opts.shell_command is not None:
+        path, argv, cwd = b"/bin/sh", [b"sh", b"-c", _RUN_COMMAND.encode(), b"akuma-init",
+                                       os.fsencode(opts.shell_command)], b"/root"
+        env[0] = b"HOME=/root"
+        shown = f"rcS, then /bin/sh -c {opts.shell_command!r}"
+    elif _is_executable(vfs, INIT):
+        path, argv, cwd = INIT, [b"init"], b"/"
+        shown = "/sbin/init"
+    else:
+        path, argv, cwd = b"/bin/sh", [b"sh", b"-c", _MINIMAL_INIT.encode()], b"/"
+        shown = "minimal init (no /sbin/init on the image): rcS, then a login shell"
+    if not _is_dir(vfs, cwd):
+        cwd = b"/"
+    try:
+        init = kernel.spawn(path, argv, env, files=console_files(), cwd=cwd)
+    except ExecError as e:
+        print(f"akuma: cannot start init: {e}", file=sys.stderr)
+        return 125
+    log(f"started {shown} (pid {init.pid})")
+    try:
+        status = kernel.run(until=init)
+    finally:
+        _kernels.pop(id(vfs), None)
+    if kernel.shutdown is not None:
+        log(f"{kernel.shutdown}")
+        return 0
+    code = wait_status_to_exit_code(status)
+    if opts.shell_command is None:
+        log(f"init exited (status {code})")
+    return code
+
+
+def _is_executable(vfs, path):
+    try:
+        st = vfs.stat(path)
+    except KernelError:
+        return False
+    return st.is_reg and bool(st.mode & 0o111)
+
+
+def _is_dir(vfs, path):
+    try:
+        return vfs.stat(path).is_dir
+    except KernelError:
+        return False

@@ -1,0 +1,283 @@
+"""The user-mode NAT on eth0's other end (QEMU's `-netdev user`): answers
+ARP for the gateway 10.0.2.2 and DNS 10.0.2.3, terminates the guest's TCP
+connections with a Tcb of its own and relays them to non-blocking host
+sockets (10.0.2.2 is the host's 127.0.0.1), and injects host port forwards.
+
+Host sockets live in a private epoll selector whose fd is one wake fd of
+the kernel's scheduler, so host I/O wakes the idle loop.  Interest in
+reading a host socket is dropped while the guest side cannot take more, so
+a slow guest never turns the loop into a busy wait."""
+import random
+import selectors
+import socket
+
+from akuma.net import packets as P
+from akuma.net.addr import pack
+from akuma.net.tcp import tcb as T
+
+GATEWAY = pack("10.0.2.2")
+DNS = pack("10.0.2.3")
+GUEST = pack("10.0.2.15")
+GATEWAY_MAC = b"\x52\x55\x0a\x00\x02\x02"
+
+
+def host_address(addr):
+    """Where a guest destination is on the host."""
+    return "127.0.0.1" if addr in (GATEWAY, DNS) else socket.inet_ntoa(addr)
+
+
+class TcpFlow:
+    """One guest TCP connection relayed to one host socket."""
+
+    def __init__(self, nat, guest_port, remote, remote_port, host_sock):
+        self.nat = nat
+        self.key = (guest_port, remote, remote_port)
+        self.remote, self.rport, self.gport = remote, remote_port, guest_port
+        self.sock = host_sock
+        self.host_eof = False
+        self.pending_out = b""
+        self.tcb = T.Tcb(nat.stack.clock, self._emit, random.getrandbits(32), mss=1460,
+                         on_event=self._pump)
+        self.tcb.lport, self.tcb.rport = remote_port, guest_port
+        self.tcb.stats = None
+        self.closed = False
+
+    def _emit(self, seg):
+        self.nat.to_guest(self.remote, P.IPPROTO_TCP, P.build_tcp(self.remote, GUEST, seg))
+
+    # readiness on either side moves data
+    def _pump(self):
+        if self.closed:
+            return
+        t = self.tcb
+        # guest -> host
+        if t.recv_available() and not self.pending_out:
+            self.pending_out = t.recv(65536)
+        if self.pending_out:
+            try:
+                n = self.sock.send(self.pending_out)
+                self.pending_out = self.pending_out[n:]
+            except BlockingIOError:
+                pass
+            except OSError:
+                t.abort()
+        if t.fin_received and not self.pending_out and not t.recv_available():
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        self.nat.watch(self)
+        if t.state == T.CLOSED or (self.host_eof and t.state == T.TIME_WAIT):
+            self.close()
+
+    def host_readable(self):
+        t = self.tcb
+        room = t.sndbuf_size - len(t.sndbuf)
+        if room <= 0 or t.state not in T.CAN_SEND:
+            return
+        try:
+            data = self.sock.recv(min(room, 65536))
+        except BlockingIOError:
+            return
+        except OSError:
+            t.abort()
+            self.close()
+            return
+        if not data:
+            self.host_eof = True
+            t.shutdown_write()
+        else:
+            t.send(data)
+        self._pump()
+
+    def wants_read(self):
+        t = self.tcb
+        return not self.host_eof and t.state in T.CAN_SEND and len(t.sndbuf) < t.sndbuf_size
+
+    def wants_write(self):
+        return bool(self.pending_out)
+
+    def deadline(self):
+        return self.tcb.deadline()
+
+    def on_timer(self):
+        self.tcb.on_timer()
+        self._pump()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        self.nat.forget(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Nat:
+    def __init__(self, stack, sched=None, log=None):
+        self.stack = stack
+        self.log = log or (lambda msg: None)
+        self.sel = selectors.DefaultSelector()
+        self.flows = {}              # (guest port, remote, rport) -> TcpFlow
+        self.connecting = {}         # host socket -> (flow, syn)
+        self.forwards = []           # (host listening socket, guest port, udp)
+        self._registered = {}
+        stack.eth0.link = self.from_guest
+        if sched is not None:
+            sched.add_wake_fd(self.sel.fileno(), self.poll)
+
+    # ---- frames from the guest
+    def from_guest(self, frame):
+        try:
+            dst, src, ethertype, payload = P.parse_ethernet(frame)
+            if ethertype == P.ETH_P_ARP:
+                self._arp(P.parse_arp(payload))
+            elif ethertype == P.ETH_P_IP:
+                ip = P.parse_ipv4(payload)
+                if ip.proto == P.IPPROTO_TCP:
+                    self._tcp(ip, P.parse_tcp(ip.payload, ip.src, ip.dst))
+                elif ip.proto == P.IPPROTO_ICMP:
+                    self._icmp(ip, P.parse_icmp(ip.payload))
+        except P.Malformed as e:
+            self.stack.stats.drops["nat_" + e.reason] += 1
+
+    def _arp(self, a):
+        if a.op == P.ARP_REQUEST and a.tpa != GUEST and a.tpa[:3] == GUEST[:3]:
+            reply = P.Arp(P.ARP_REPLY, GATEWAY_MAC, a.tpa, a.sha, a.spa)
+            self.stack.input_frame(P.build_ethernet(a.sha, GATEWAY_MAC, P.ETH_P_ARP,
+                                                    P.build_arp(reply)))
+
+    def _icmp(self, ip, m):
+        # The gateway and DNS answer pings themselves (like slirp).
+        if m.type == P.ICMP_ECHO and ip.dst in (GATEWAY, DNS):
+            self.to_guest(ip.dst, P.IPPROTO_ICMP,
+                          P.build_icmp(P.ICMP_ECHOREPLY, 0, m.ident, m.seq, m.payload))
+
+    def to_guest(self, src, proto, payload):
+        ip = P.build_ipv4(src, GUEST, proto, payload)
+        self.stack.input_frame(P.build_ethernet(self.stack.eth0.mac, GATEWAY_MAC, P.ETH_P_IP, ip))
+
+    # ---- TCP out of the guest
+    def _tcp(self, ip, seg):
+        flow = self.flows.get((seg.sport, ip.dst, seg.dport))
+        if flow is not None:
+            if flow.sock in self.connecting:
+                return                     # the guest's SYN retry: still connecting
+            flow.tcb.input(seg)
+            flow._pump()
+            self.stack.schedule(flow)
+            return
+        if seg.flags & P.RST:
+            return
+        if not seg.flags & P.SYN or seg.flags & P.ACK:
+            self._rst(ip, seg)
+            return
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect_ex((host_address(ip.dst), seg.dport))
+        except OSError:
+            s.close()
+            self._rst(ip, seg)
+            return
+        flow = TcpFlow(self, seg.sport, ip.dst, seg.dport, s)
+        self.flows[flow.key] = flow
+        self.connecting[s] = (flow, seg, ip)
+        self.watch(flow)
+
+    def _rst(self, ip, seg):
+        rst = P.Segment(seg.dport, seg.sport, 0, (seg.seq + seg.seg_len) & 0xFFFFFFFF,
+                        P.RST | P.ACK, 0)
+        self.to_guest(ip.dst, P.IPPROTO_TCP, P.build_tcp(ip.dst, GUEST, rst))
+
+    # ---- port forwards into the guest
+    def add_forward(self, host_addr, host_port, guest_port):
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((host_addr, host_port))
+        ls.listen(64)
+        ls.setblocking(False)
+        self.forwards.append((ls, guest_port))
+        self.sel.register(ls, selectors.EVENT_READ, ("listen", guest_port))
+        return ls.getsockname()[1]
+
+    def _accept(self, ls, guest_port):
+        try:
+            s, _ = ls.accept()
+        except OSError:
+            return
+        s.setblocking(False)
+        sport = random.randrange(32768, 61000)
+        flow = TcpFlow(self, guest_port, GATEWAY, sport, s)
+        self.flows[flow.key] = flow
+        flow.tcb.open_active()
+        self.stack.schedule(flow)
+        self.watch(flow)
+
+    # ---- host I/O
+    def watch(self, flow):
+        """(Re)register ``flow``'s host socket for what it waits for."""
+        if flow.closed:
+            return
+        if flow.sock in self.connecting:
+            events = selectors.EVENT_WRITE
+        else:
+            events = (selectors.EVENT_READ if flow.wants_read() else 0) | \
+                (selectors.EVENT_WRITE if flow.wants_write() else 0)
+        old = self._registered.get(flow.sock)
+        if events == old:
+            return
+        try:
+            if not events:
+                self.sel.unregister(flow.sock)
+                self._registered.pop(flow.sock, None)
+            elif old is None:
+                self.sel.register(flow.sock, events, flow)
+                self._registered[flow.sock] = events
+            else:
+                self.sel.modify(flow.sock, events, flow)
+                self._registered[flow.sock] = events
+        except (KeyError, ValueError, OSError):
+            self._registered.pop(flow.sock, None)
+
+    def forget(self, flow):
+        if self._registered.pop(flow.sock, None) is not None:
+            try:
+                self.sel.unregister(flow.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+        self.connecting.pop(flow.sock, None)
+        if self.flows.get(flow.key) is flow:
+            del self.flows[flow.key]
+
+    def poll(self):
+        """Handle ready host sockets (the scheduler's wake-fd callback)."""
+        for key, mask in self.sel.select(0):
+            data = key.data
+            try:
+                if isinstance(data, tuple):
+                    self._accept(key.fileobj, data[1])
+                elif key.fileobj in self.connecting:
+                    self._connected(data)
+                else:
+                    if mask & selectors.EVENT_READ:
+                        data.host_readable()
+                    if mask & selectors.EVENT_WRITE:
+                        data._pump()
+                    self.stack.schedule(data)
+            except Exception as e:          # a host socket must not kill the kernel
+                self.log(f"nat: {e!r}")
+        self.stack.flush()
+
+    def _connected(self, flow):
+        flow_, syn, ip = self.connecting.pop(flow.sock)
+        err = flow.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._rst(ip, syn)
+            flow.close()
+            return
+        flow.tcb.open_passive(syn)
+        self.stack.schedule(flow)
+        self.watch(flow)
