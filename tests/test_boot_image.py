@@ -138,3 +138,16 @@ def test_shell_loop_with_command_substitution(image):
     rc, out, err = sh(image, "n=0; for i in $(seq 100); do /bin/true; n=$((n+1)); done; "
                              "echo $n")
     assert (rc, out) == (0, "100\n"), err
+
+
+def test_kernel_shell_on_the_booted_image(image):
+    # --kernel-shell replaces /sbin/init with the kernel's own shell on the
+    # console: a script on stdin, its exit status akuma's.
+    got = boot(image, "--kernel-shell",
+               input=b"pwd\nls /bin | wc -l\necho $HOME > /tmp/h; cat /tmp/h\nfalse || exit 5\n")
+    assert got.returncode == 5, got.stderr
+    lines = got.stdout.decode().splitlines()
+    assert lines[0] == "/root"
+    assert int(lines[1]) > 100
+    assert lines[2] == "/root"
+    fsck_clean(image)

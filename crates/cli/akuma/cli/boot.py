@@ -2,9 +2,10 @@
 
 The kernel mounts the image as /, proc at /proc, devfs at /dev and a tmpfs at
 /tmp, then starts /sbin/init (busybox init reading /etc/inittab) on the
-console — or, on an image without one, a minimal init: rcS, then a login
-shell.  With -c, pid 1 runs rcS and then `/bin/sh -c COMMAND`, and akuma
-exits with the command's status.  reboot(2) (poweroff, reboot, halt) ends
+console — or, with --kernel-shell or on an image without /sbin/init, the
+kernel's own shell (akuma.kernel.kshell) on the console.  With -c, pid 1
+runs rcS and then `/bin/sh -c COMMAND`, and akuma exits with the command's
+status.  reboot(2) (poweroff, reboot, halt) ends
 the kernel loop; every filesystem is then flushed and unmounted and akuma
 exits 0."""
 import os
@@ -20,15 +21,20 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # pid 1 for -c: rcS as at boot, then the command as its child (pid 1 stays
 # the shell, so the command never runs with init's signal rules).
 _RUN_COMMAND = f'if [ -x {RCS} ]; then {RCS}; fi; /bin/sh -c "$1"'
-_MINIMAL_INIT = f"if [ -x {RCS} ]; then {RCS}; fi; cd /root 2>/dev/null; exec /bin/sh -l"
 
 
-def console_files():
-    """fds 0, 1, 2 of init: the console.  Until the kernel's console device
-    exists this is the host's stdin/stdout/stderr, as for `akuma run`.
-    (The one place to swap in the tty subsystem's console.)"""
+def console_files(kernel, is_init):
+    """fds 0, 1, 2 of init: the console.  On a host terminal that is the
+    kernel's console tty (raw host terminal, the guest's own line discipline,
+    the controlling terminal of init's session); otherwise the host's stdin,
+    stdout and stderr pass through, as for `akuma run`."""
     from akuma.vfs import HostStream
-    return [HostStream(os.dup(fd), b"/dev/console") for fd in (0, 1, 2)]
+    from akuma.kernel.tty.console import host_console
+    files = [HostStream(os.dup(fd), b"/dev/console") for fd in (0, 1, 2)]
+    # A real init (busybox) hands the console to its shell with TIOCSCTTY.
+    files, _console = host_console(kernel, files, claim_session=not is_init)
+    # (the console is stopped by kernel.run)
+    return files
 
 
 class BootLog:
@@ -40,7 +46,9 @@ class BootLog:
 
     def __call__(self, msg):
         if not self.quiet:
-            sys.stderr.write(f"[{time.monotonic() - self.t0:9.3f}] {msg}\n")
+            # \r\n: once the console is up the host terminal is raw.
+            end = "\r\n" if sys.stderr.isatty() else "\n"
+            sys.stderr.write(f"[{time.monotonic() - self.t0:9.3f}] {msg}{end}")
             sys.stderr.flush()
 
 
@@ -52,8 +60,6 @@ def boot(opts):
         print(f"akuma: {e}", file=sys.stderr)
         return 125
     log.t0 = time.monotonic()          # boot timings start after any image build
-    if getattr(opts, "kernel_shell", False):
-        print("akuma: --kernel-shell is not available yet; booting normally", file=sys.stderr)
     snapshot = None
     try:
         if opts.snapshot:
@@ -159,13 +165,21 @@ def _environment():
     return [f"{k}={v}".encode() for k, v in env.items()]
 
 
+def _warn(msg):
+    print(msg, file=sys.stderr)
+
+
 def _run(opts, vfs, log):
     from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
     strace = None
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
-    kernel.port_forwards = list(opts.publish)       # wired by the network stack
+    kernel.port_forwards = list(opts.publish)
+    from akuma.net.forward import BOOT_DEFAULTS, publish
+    forwarded = publish(kernel, kernel.port_forwards, _warn, defaults=BOOT_DEFAULTS)
+    if forwarded:
+        log("forwarding " + ", ".join(f"{a}:{port}->{g}/{p}" for (a, _, g, p), port in forwarded))
     _kernels[id(vfs)] = kernel
     env = _environment()
     if opts.shell_command is not None:
@@ -173,17 +187,20 @@ def _run(opts, vfs, log):
                                        os.fsencode(opts.shell_command)], b"/root"
         env[0] = b"HOME=/root"
         shown = f"rcS, then /bin/sh -c {opts.shell_command!r}"
-    elif _is_executable(vfs, INIT):
+    elif not opts.kernel_shell and _is_executable(vfs, INIT):
         path, argv, cwd = INIT, [b"init"], b"/"
         shown = "/sbin/init"
     else:
-        path, argv, cwd = b"/bin/sh", [b"sh", b"-c", _MINIMAL_INIT.encode()], b"/"
-        shown = "minimal init (no /sbin/init on the image): rcS, then a login shell"
+        # --kernel-shell, or an image with no /sbin/init: the kernel's own
+        # shell on the console (the seed's built-in shell).
+        return _run_kernel_shell(kernel, vfs, env, log)
     if not _is_dir(vfs, cwd):
         cwd = b"/"
     try:
-        init = kernel.spawn(path, argv, env, files=console_files(), cwd=cwd)
+        init = kernel.spawn(path, argv, env, files=console_files(kernel, path == INIT),
+                             cwd=cwd)
     except ExecError as e:
+        kernel.restore_host_ttys()      # the console may have made the terminal raw
         print(f"akuma: cannot start init: {e}", file=sys.stderr)
         return 125
     log(f"started {shown} (pid {init.pid})")
@@ -198,6 +215,23 @@ def _run(opts, vfs, log):
     if opts.shell_command is None:
         log(f"init exited (status {code})")
     return code
+
+
+def _run_kernel_shell(kernel, vfs, env, log):
+    from akuma.kernel import wait_status_to_exit_code
+    from akuma.kernel.kshell import start_kernel_shell
+    cwd = b"/root" if _is_dir(vfs, b"/root") else b"/"
+    env = [b"HOME=" + cwd if e.startswith(b"HOME=") else e for e in env]
+    proc = start_kernel_shell(kernel, console_files(kernel, False), env, cwd=cwd)
+    log(f"started the kernel shell (pid {proc.pid}); `exit` ends the session")
+    try:
+        status = kernel.run(until=proc)
+    finally:
+        _kernels.pop(id(vfs), None)
+    if kernel.shutdown is not None:
+        log(f"{kernel.shutdown}")
+        return 0
+    return wait_status_to_exit_code(status)
 
 
 def _is_executable(vfs, path):

@@ -61,7 +61,7 @@ FILES = [
     # signal init, which runs the shutdown actions and calls reboot(2).
     ("etc/inittab", 0o644, 0, 0,
      "::sysinit:/etc/init.d/rcS\n"
-     "::once:/etc/init.d/console\n"
+     "::once:-/etc/init.d/console\n"     # "-": init makes the console its controlling tty
      "::ctrlaltdel:/sbin/reboot\n"
      "::shutdown:/bin/sync\n"),
     ("etc/init.d/rcS", 0o755, 0, 0,

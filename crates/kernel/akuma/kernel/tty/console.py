@@ -316,11 +316,14 @@ def _remove_wake_fd(sched, fd):
             pass
 
 
-def host_console(kernel, files):
+def host_console(kernel, files, claim_session=True):
     """`akuma run`: when stdin and stdout are a terminal, the program gets
     the console instead of the host fds (stderr too, unless redirected) and
     the console is the controlling terminal of the first session.  Returns
-    the files for fds 0-2 and the Console (None: host fds as before)."""
+    the files for fds 0-2 and the Console (None: host fds as before).
+    ``claim_session=False`` is Linux's /dev/console for init: no controlling
+    terminal until a session leader (getty, init's `-/bin/sh`) asks with
+    TIOCSCTTY."""
     try:
         if not (os.isatty(0) and os.isatty(1)):
             return files, None
@@ -332,7 +335,8 @@ def host_console(kernel, files):
     for old in files[:3]:
         if old is not out[2]:
             old.close()
-    from akuma.kernel.tty import jobctl
-    jobctl.claim_next_session(kernel, console.tty)
+    if claim_session:
+        from akuma.kernel.tty import jobctl
+        jobctl.claim_next_session(kernel, console.tty)
     kernel.log_file = console.log_stream()
     return out, console
