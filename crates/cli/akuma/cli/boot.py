@@ -32,7 +32,7 @@ def console_files(kernel, is_init):
     from akuma.kernel.tty.console import host_console
     files = [HostStream(os.dup(fd), b"/dev/console") for fd in (0, 1, 2)]
     # A real init (busybox) hands the console to its shell with TIOCSCTTY.
-    files, _console = host_console(kernel, files, claim_session=not is_init)
+    files, _console = host_console(kernel, files, claim_session=not is_init, escape=True)
     # (the console is stopped by kernel.run)
     return files
 
@@ -169,6 +169,18 @@ def _warn(msg):
     print(msg, file=sys.stderr)
 
 
+def _start_ssh(kernel, log):
+    """The kernel's SSH server on guest port 22 (host 2222 by the default
+    forward); a failure is a warning, never a failed boot."""
+    from akuma.ssh import kernelservice
+    try:
+        kernelservice.start(kernel)
+    except (KernelError, OSError) as e:
+        _warn(f"akuma: ssh: cannot listen on guest port 22: {_why(e)}")
+        return
+    log("ssh: listening on guest port 22")
+
+
 def _run(opts, vfs, log):
     from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
     strace = None
@@ -181,6 +193,8 @@ def _run(opts, vfs, log):
     if forwarded:
         log("forwarding " + ", ".join(f"{a}:{port}->{g}/{p}" for (a, _, g, p), port in forwarded))
     _kernels[id(vfs)] = kernel
+    if opts.shell_command is None:
+        _start_ssh(kernel, log)         # issue 9: sshd on guest port 22
     env = _environment()
     if opts.shell_command is not None:
         path, argv, cwd = b"/bin/sh", [b"sh", b"-c", _RUN_COMMAND.encode(), b"akuma-init",

@@ -14,8 +14,9 @@ def build_parser():
         description="Akuma: a Linux-compatible AArch64 kernel in Python, running real "
                     "AArch64 ELF programs on a unicorn core. Without a COMMAND, boot a "
                     "system image (built on first use from Debian arm64 packages and "
-                    "cached in ~/.cache/akuma) to a shell on this terminal; `poweroff` "
-                    "or leaving the shell ends the session.")
+                    "cached in ~/.cache/akuma) to a shell on this terminal; `poweroff`, "
+                    "leaving the shell, or Ctrl+A X (as in QEMU; Ctrl+A H lists the "
+                    "keys) ends the session with the disks flushed.")
     _add_boot_options(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("run", help="run one AArch64 Linux program and exit with its status",
@@ -37,6 +38,10 @@ def build_parser():
                         "clean at exit)")
     r.add_argument("--mem", type=parse_size, default=DEFAULT_MEM, metavar="SIZE",
                    help="guest RAM (default 512M)")
+    r.add_argument("-p", "--publish", action="append", default=[], type=parse_port,
+                   metavar="[ADDR:]HOST:GUEST[/udp]",
+                   help="forward host port HOST (on 127.0.0.1 unless ADDR) to guest port "
+                        "GUEST (TCP unless /udp)")
     r.add_argument("--strace", nargs="?", const="", default=None, metavar="FILTER",
                    help="print every syscall to stderr; FILTER is a comma list of names")
     r.add_argument("--kernel-shell", action="store_true", dest="run_kernel_shell",
@@ -59,8 +64,9 @@ def _add_boot_options(p):
                    metavar="HOST:GUEST[:ro]",
                    help="mount a host directory at GUEST (read-write unless :ro)")
     p.add_argument("-p", "--publish", action="append", default=[], type=parse_port,
-                   metavar="HOST:GUEST[/udp]",
-                   help="forward host port HOST to guest port GUEST (TCP unless /udp)")
+                   metavar="[ADDR:]HOST:GUEST[/udp]",
+                   help="forward host port HOST (on 127.0.0.1 unless ADDR) to guest port "
+                        "GUEST (TCP unless /udp); 2222:22 and 8080:80 are forwarded by default")
     p.add_argument("--strace", nargs="?", const="", default=None, metavar="FILTER",
                    help="print every syscall to stderr; FILTER is a comma list of names")
     p.add_argument("--kernel-shell", action="store_true",
@@ -93,7 +99,8 @@ def _add_image_parser(sub):
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-_RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem", "--image"}
+_RUN_VALUE_OPTIONS = {"-v", "--volume", "-w", "--workdir", "-e", "--env", "--mem", "--image",
+                      "-p", "--publish"}
 
 
 def _normalize_run_args(argv):

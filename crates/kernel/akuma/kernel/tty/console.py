@@ -24,6 +24,7 @@ import threading
 
 from akuma.abi import makedev
 from akuma.abi import fcntl as F
+from akuma.kernel.tty.escape import EscapeKeys
 from akuma.kernel.tty.tty import Tty, TtyDevice, TtyFile
 
 CONSOLE_RDEV = makedev(5, 1)
@@ -124,8 +125,12 @@ class _Writer(threading.Thread):
 class Console(TtyDevice):
     """The host terminal (``in_fd``/``out_fd``) as the kernel's /dev/console."""
 
-    def __init__(self, kernel, in_fd=0, out_fd=1):
+    def __init__(self, kernel, in_fd=0, out_fd=1, escape=False):
         self.kernel = kernel
+        # A booted system takes QEMU's Ctrl+A escapes; `akuma run` passes
+        # every key to the program.
+        self.escape = EscapeKeys(self._escape_exit, kernel.vfs.sync_all, self.push) \
+            if escape else None
         self.in_fd, self.out_fd = in_fd, out_fd
         self.saved = termios.tcgetattr(in_fd)
         self.tty = Tty(kernel, b"console", CONSOLE_RDEV, self)
@@ -187,7 +192,12 @@ class Console(TtyDevice):
             _remove_wake_fd(self.kernel.sched, self.in_fd)
             self.tty.hangup()
             return
+        if self.escape is not None:
+            data = self.escape.filter(data)
         self.tty.input(data, limit=None)
+
+    def _escape_exit(self):
+        self.kernel.shutdown = "terminated (C-a x)"
 
     def _room_signal(self):
         try:
@@ -316,18 +326,18 @@ def _remove_wake_fd(sched, fd):
             pass
 
 
-def host_console(kernel, files, claim_session=True):
+def host_console(kernel, files, claim_session=True, escape=False):
     """`akuma run`: when stdin and stdout are a terminal, the program gets
     the console instead of the host fds (stderr too, unless redirected) and
     the console is the controlling terminal of the first session.  Returns
     the files for fds 0-2 and the Console (None: host fds as before).
     ``claim_session=False`` is Linux's /dev/console for init: no controlling
     terminal until a session leader (getty, init's `-/bin/sh`) asks with
-    TIOCSCTTY."""
+    TIOCSCTTY.  ``escape``: QEMU's Ctrl+A keys (tty/escape.py)."""
     try:
         if not (os.isatty(0) and os.isatty(1)):
             return files, None
-        console = Console(kernel, 0, 1)
+        console = Console(kernel, 0, 1, escape=escape)
     except (OSError, termios.error):
         return files, None
     f = console.open_file()
