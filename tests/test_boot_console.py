@@ -1,0 +1,92 @@
+"""A booted image on a real terminal (pexpect), as a user meets it: the
+prompt, a command, ^C on `sleep 100`, ^Z and `fg`, `vi` editing a file in
+raw mode, then `poweroff` ending akuma with status 0; the image is
+e2fsck-clean and the file is there on the next boot.  Ctrl+A X ends a
+session the same way."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import sysimage
+from harness import AKUMA
+
+pexpect = pytest.importorskip("pexpect")
+PROMPT = "akuma:/root# "
+
+
+@pytest.fixture
+def image(tmp_path):
+    return sysimage.fresh_copy(tmp_path / "root.img")
+
+
+def _boot(image):
+    return pexpect.spawn(AKUMA[0], AKUMA[1:] + ["-q", "--image", image], timeout=60,
+                         dimensions=(24, 80), env=dict(os.environ, TERM="xterm"))
+
+
+def _run(child, line, expect):
+    child.sendline(line)
+    child.expect(expect)
+    child.expect_exact(PROMPT)
+
+
+def _fsck(image):
+    if shutil.which("e2fsck"):
+        cp = subprocess.run(["e2fsck", "-fn", image], capture_output=True, text=True)
+        assert cp.returncode == 0, cp.stdout
+
+
+def test_console_session_on_a_booted_image(image):
+    child = _boot(image)
+    child.expect_exact(PROMPT)
+    _run(child, "ls /bin | wc -l", r"\d{3}")
+    _run(child, "tty", "/dev/console")
+    # ^C reaches the foreground job through the guest's line discipline.
+    child.sendline("sleep 100")
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+    _run(child, "echo rc=$?", "rc=130")
+    # Job control: ^Z stops the job, fg resumes it, ^C ends it.
+    child.sendline("sleep 100")
+    child.sendcontrol("z")
+    child.expect("Stopped")
+    child.expect_exact(PROMPT)
+    child.sendline("fg")
+    child.expect("sleep 100")
+    child.sendcontrol("c")
+    child.expect_exact(PROMPT)
+    # vi in raw mode: insert text, escape, write and quit.
+    child.sendline("vi /root/note.txt")
+    child.expect("note.txt")
+    child.send("ihello from vi")
+    child.send("\x1b")
+    child.expect(r"hello from vi")
+    child.send(":wq\r")
+    child.expect_exact(PROMPT)
+    _run(child, "cat /root/note.txt", "hello from vi")
+    child.sendline("poweroff")
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 0
+    _fsck(image)
+    # The next boot sees the file.
+    cp = subprocess.run(AKUMA + ["-q", "--image", image, "-c", "cat /root/note.txt"],
+                        capture_output=True, timeout=120)
+    assert cp.stdout == b"hello from vi\n", cp.stderr
+
+
+def test_ctrl_a_x_ends_the_session_with_disks_flushed(image):
+    child = _boot(image)
+    child.expect_exact(PROMPT)
+    child.sendline("echo kept > /root/kept.txt")
+    child.expect_exact(PROMPT)
+    child.send("\x01x")
+    child.expect(pexpect.EOF, timeout=30)
+    child.close()
+    assert child.exitstatus == 0
+    _fsck(image)
+    cp = subprocess.run(AKUMA + ["-q", "--image", image, "-c", "cat /root/kept.txt"],
+                        capture_output=True, timeout=120)
+    assert cp.stdout == b"kept\n", cp.stderr
