@@ -177,7 +177,7 @@ def test_boot_options_are_parsed():
          "--mem", "1G", "-q", "-c", "ls"]))
     assert opts.command is None and opts.shell_command == "ls"
     assert opts.strace == "" and opts.snapshot and opts.quiet
-    assert opts.publish == [(2222, 22, "tcp"), (53, 53, "udp")]
+    assert opts.publish == [("127.0.0.1", 2222, 22, "tcp"), ("127.0.0.1", 53, 53, "udp")]
     assert opts.volume == [("/a", "/b", True)] and opts.mem == 1 << 30
 
 

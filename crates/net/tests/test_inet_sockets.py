@@ -219,6 +219,7 @@ def test_large_udp_datagram_is_fragmented_and_reassembled_over_eth0_path():
     a.bind(("0.0.0.0", 9100))
     frames = []
     env.stack.eth0.link = frames.append
+    env.stack.eth0.mtu = 1500          # a wire-sized link (ours is large: see stack.py)
     env.stack.arp.learn(bytes([10, 0, 2, 2]), b"\x52\x55\x0a\x00\x02\x02")
     b = env.sock(DGRAM)
     send(b, bytes(range(256)) * 20, address=("192.0.2.1", 9100))

@@ -53,16 +53,15 @@ def parse_disk_size(text):
 
 
 def parse_port(text):
-    """'HOST:GUEST[/udp]' -> (host_port, guest_port, 'tcp' | 'udp')."""
-    spec, _, proto = text.partition("/")
-    proto = proto.lower() or "tcp"
-    parts = spec.split(":")
+    """'[ADDR:]HOST:GUEST[/udp]' -> (addr, host_port, guest_port, 'tcp' | 'udp');
+    ADDR defaults to 127.0.0.1 (QEMU's hostfwd)."""
+    from akuma.abi import KernelError
+    from akuma.net.forward import parse_spec
     try:
-        host, guest = (int(x) for x in parts)
-    except ValueError:
+        addr, host, guest, proto = parse_spec(text)
+    except KernelError:
         host = guest = None
-    if proto not in ("tcp", "udp") or host is None or not (0 < host < 65536) or \
-            not (0 < guest < 65536):
+    if host is None or not (0 < host < 65536) or not (0 < guest < 65536):
         raise argparse.ArgumentTypeError(
-            f"bad port forward {text!r} (use HOST:GUEST or HOST:GUEST/udp, ports 1-65535)")
-    return host, guest, proto
+            f"bad port forward {text!r} (use [ADDR:]HOST:GUEST[/udp], ports 1-65535)")
+    return addr, host, guest, proto

@@ -54,6 +54,9 @@ def _run_on(opts, vfs, kernel_files, program, workdir):
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
     global _kernel_for_exe
     _kernel_for_exe = kernel
+    if getattr(opts, "publish", None):
+        from akuma.net.forward import publish
+        publish(kernel, opts.publish, lambda msg: print(msg, file=sys.stderr))
     from akuma.kernel.tty.console import host_console
     kernel_files, _console = host_console(kernel, kernel_files)   # stopped by kernel.run
     if getattr(opts, "run_kernel_shell", False):

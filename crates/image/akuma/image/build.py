@@ -11,7 +11,7 @@ import pathlib
 import posixpath
 
 from akuma.abi import KernelError
-from akuma.image import sysfiles
+from akuma.image import sshkeys, sysfiles
 from akuma.image.apt import AptState
 from akuma.image.busybox import list_applets
 from akuma.image.deb import data_tar
@@ -55,8 +55,10 @@ def resolve(packages, cache_dir, progress=None):
 
 
 def build_image(output, size=DEFAULT_SIZE, packages=DEFAULT_PACKAGES, cache_dir=None,
-                progress=None):
-    """Build the image at ``output``; returns a summary dict."""
+                progress=None, authorized_keys=None):
+    """Build the image at ``output``; returns a summary dict.  The host
+    user's ~/.ssh/*.pub become root's and user's authorized_keys unless
+    ``authorized_keys`` (bytes) is given."""
     from akuma.image.apt import default_cache_dir
     from akuma.vfs.ext2 import mkfs
     progress = progress or Progress(enabled=False)
@@ -89,6 +91,8 @@ def build_image(output, size=DEFAULT_SIZE, packages=DEFAULT_PACKAGES, cache_dir=
         _alternatives(w)
         links = _link_applets(w) if w.exists("bin/busybox") else 0
         sysfiles.install(w)
+        sshkeys.install(w, sshkeys.host_public_keys() if authorized_keys is None
+                        else authorized_keys)
         stat = w.fs.statfs()
     except (KernelError, OSError) as e:
         _close_quietly(w)

@@ -226,6 +226,8 @@ class Lifecycle:
                     self._notify_parent(c)
         p.children = []
         self._notify_parent(p)
+        for cb in getattr(p, "exit_listeners", ()):    # kernel-side owners (SSH sessions)
+            cb()
         if self.cpu.task is not None and self.cpu.task.process is p:
             self.cpu.request_stop()
             self.cpu.interrupt()

@@ -22,12 +22,15 @@ class Pipe:
         self.readers = 0
         self.writers = 0
         self.waiters = []
+        self.listeners = []        # kernel-side consumers (SSH sessions): called on every wake
         self.ino = next(_ids)
 
     def wake_all(self):
         for t in self.waiters:
             self.sched.wake(t)
         self.waiters = []
+        for cb in list(self.listeners):
+            cb()
 
 
 class PipeEnd(KernelFile):

@@ -28,6 +28,8 @@ def install(kernel, procfs):
     procfs.add_file(b"sys/kernel/pid_max", lambda: b"4194304\n")
     from akuma.net.unix import proc_net_unix
     procfs.add_file(b"net/unix", lambda: proc_net_unix(k))
+    from akuma.net.procnet import install as install_proc_net
+    install_proc_net(procfs, k)
     root = procfs.root
     root.children[b"self"] = ProcSymlink(procfs, lambda: str(_current_pid(k)).encode())
     root.children[b"thread-self"] = ProcSymlink(

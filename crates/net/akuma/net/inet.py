@@ -607,9 +607,13 @@ class UdpSocket(InetSocket):
         self.laddr, self.lport = addr, got
         return 0
 
+    auto_laddr = False
+
     def connect(self, address):
         if address is None:
             self.connected_to = None
+            if self.auto_laddr:                # Linux forgets a source connect() chose
+                self.laddr, self.auto_laddr = ANY, False
             return 0
         raddr = pack(address[0])
         if raddr == ANY:
@@ -617,6 +621,9 @@ class UdpSocket(InetSocket):
         if self.stack.route(raddr) is None:
             raise KernelError(ENETUNREACH)
         self._ensure_bound()
+        if self.laddr == ANY or self.auto_laddr:
+            # As ip4_datagram_connect: the route's source becomes the local address.
+            self.laddr, self.auto_laddr = self.stack.source_for(raddr), True
         self.connected_to = (raddr, address[1])
         return 0
 

@@ -13,6 +13,7 @@ import socket
 
 from akuma.net import packets as P
 from akuma.net.addr import pack
+from akuma.net.natudp import DNS_IDLE, UDP_IDLE, UdpFlow, UdpForward, dns_upstream
 from akuma.net.tcp import tcb as T
 
 GATEWAY = pack("10.0.2.2")
@@ -36,7 +37,8 @@ class TcpFlow:
         self.sock = host_sock
         self.host_eof = False
         self.pending_out = b""
-        self.tcb = T.Tcb(nat.stack.clock, self._emit, random.getrandbits(32), mss=1460,
+        self.tcb = T.Tcb(nat.stack.clock, self._emit, random.getrandbits(32),
+                         mss=nat.stack.eth0.mtu - 40, rcvbuf=1 << 20, sndbuf=1 << 20,
                          on_event=self._pump)
         self.tcb.lport, self.tcb.rport = remote_port, guest_port
         self.tcb.stats = None
@@ -124,6 +126,9 @@ class Nat:
         self.connecting = {}         # host socket -> (flow, syn)
         self.forwards = []           # (host listening socket, guest port, udp)
         self._registered = {}
+        self.udp_flows = {}          # (guest port, remote, rport) -> UdpFlow / ForwardPeer
+        self.udp_forwards = []
+        self.dns_upstream = dns_upstream()
         stack.eth0.link = self.from_guest
         if sched is not None:
             sched.add_wake_fd(self.sel.fileno(), self.poll)
@@ -138,6 +143,8 @@ class Nat:
                 ip = P.parse_ipv4(payload)
                 if ip.proto == P.IPPROTO_TCP:
                     self._tcp(ip, P.parse_tcp(ip.payload, ip.src, ip.dst))
+                elif ip.proto == P.IPPROTO_UDP:
+                    self._udp(ip, P.parse_udp(ip.payload, ip.src, ip.dst))
                 elif ip.proto == P.IPPROTO_ICMP:
                     self._icmp(ip, P.parse_icmp(ip.payload))
         except P.Malformed as e:
@@ -192,12 +199,81 @@ class Nat:
                         P.RST | P.ACK, 0)
         self.to_guest(ip.dst, P.IPPROTO_TCP, P.build_tcp(ip.dst, GUEST, rst))
 
+    # ---- UDP out of the guest (akuma.net.natudp)
+    def _udp(self, ip, u):
+        key = (u.sport, ip.dst, u.dport)
+        flow = self.udp_flows.get(key)
+        if flow is None:
+            if ip.dst == DNS:
+                if u.dport != 53 or self.dns_upstream is None:
+                    self.stack.stats.drops["nat_dns_unanswerable"] += 1
+                    return
+                dest, idle = self.dns_upstream, DNS_IDLE
+            elif ip.dst[0] in (0, 255) or ip.dst[0] >= 224 or ip.dst == GUEST:
+                return                     # broadcast/multicast: nothing relays them
+            else:
+                dest, idle = (host_address(ip.dst), u.dport), UDP_IDLE
+            try:
+                flow = UdpFlow(self, key, dest, idle)
+            except OSError as e:
+                self.log(f"nat: udp to {dest}: {e}")
+                return
+            self.adopt_udp(flow)
+        flow.send_to_host(bytes(u.payload))
+        self.stack.schedule(flow)
+
+    def adopt_udp(self, binding):
+        self.udp_flows[binding.key] = binding
+        self.stack.schedule(binding)
+
+    def forget_udp(self, binding):
+        if self.udp_flows.get(binding.key) is binding:
+            del self.udp_flows[binding.key]
+
+    def udp_to_guest(self, src, sport, gport, data):
+        self.to_guest(src, P.IPPROTO_UDP, P.build_udp(src, GUEST, sport, gport, data))
+
+    def udp_unreachable(self, key):
+        """The host said port unreachable: tell the guest with ICMP 3/3,
+        quoting a header of the datagram it sent."""
+        gport, remote, rport = key
+        quoted = P.build_ipv4(GUEST, remote, P.IPPROTO_UDP, P.build_udp(GUEST, remote, gport,
+                                                                          rport, b""))
+        self.to_guest(remote, P.IPPROTO_ICMP, P.build_icmp(P.ICMP_DEST_UNREACH, 3, 0, 0,
+                                                           bytes(quoted[:28])))
+
+    def new_gateway_key(self, guest_port):
+        """A free 10.0.2.2 source port for a forward's new host peer."""
+        for _ in range(64):
+            key = (guest_port, GATEWAY, random.randrange(32768, 61000))
+            if key not in self.udp_flows:
+                return key
+        return None
+
+    def add_udp_forward(self, host_addr, host_port, guest_port):
+        fwd = UdpForward(self, host_addr, host_port, guest_port)
+        self.udp_forwards.append(fwd)
+        return fwd.port
+
+    def sel_register(self, sock, owner):
+        self.sel.register(sock, selectors.EVENT_READ, owner)
+
+    def sel_unregister(self, sock):
+        try:
+            self.sel.unregister(sock)
+        except (KeyError, ValueError, OSError):
+            pass
+
     # ---- port forwards into the guest
     def add_forward(self, host_addr, host_port, guest_port):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind((host_addr, host_port))
-        ls.listen(64)
+        try:
+            ls.bind((host_addr, host_port))
+            ls.listen(64)
+        except OSError:
+            ls.close()
+            raise
         ls.setblocking(False)
         self.forwards.append((ls, guest_port))
         self.sel.register(ls, selectors.EVENT_READ, ("listen", guest_port))
@@ -259,6 +335,8 @@ class Nat:
             try:
                 if isinstance(data, tuple):
                     self._accept(key.fileobj, data[1])
+                elif hasattr(data, "host_event"):
+                    data.host_event(mask)
                 elif key.fileobj in self.connecting:
                     self._connected(data)
                 else:

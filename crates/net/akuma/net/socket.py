@@ -90,6 +90,7 @@ class Socket(KernelFile):
     def __init__(self, flags=0):
         self.flags = flags            # O_NONBLOCK lives here, as on files
         self.waiters = []
+        self.listeners = []           # kernel-side consumers (the SSH server): called on every wake
         self.ino = next(_inos)
         self.path = f"socket:[{self.ino}]".encode()
         self.cred = (0, 0, 0)
@@ -115,6 +116,8 @@ class Socket(KernelFile):
         waiters, self.waiters = self.waiters, []
         for t in waiters:
             sched.wake(t)
+        for cb in list(self.listeners):
+            cb()
 
     def poll_ready(self):
         return (False, False)

@@ -531,3 +531,29 @@ def sys_recvmmsg(t, fd, vec, vlen, flags, timeout, *_):
         done += 1
     return done
 
+
+
+# -- ioctl ----------------------------------------------------------------------------------
+
+def socket_ioctl(t, s, req, arg):
+    """ioctl(2) on a socket: the interface requests (SIOCGIF*, any family,
+    as on Linux), else the socket's own (FIONREAD went by already)."""
+    from akuma.net import ifioctl
+    if req not in ifioctl.IFREQ_REQUESTS and req != ifioctl.SIOCGIFCONF:
+        return s.ioctl(req, arg)
+    from akuma.net import service
+    stack = service.attach(t.kernel).stack
+    if req == ifioctl.SIOCGIFCONF:
+        length, buf = ifioctl.IFCONF.unpack(read_user(t, arg, ifioctl.IFCONF.size))
+        entries = ifioctl.ifconf_entries(stack)
+        if buf == 0:
+            length = len(entries) * ifioctl.IFREQ_SIZE       # how much room to give
+        else:
+            fit = entries[:max(0, length) // ifioctl.IFREQ_SIZE]
+            write_user(t, buf, b"".join(fit))
+            length = len(fit) * ifioctl.IFREQ_SIZE
+        write_user(t, arg, struct.pack("<i", length))
+        return 0
+    raw = read_user(t, arg, ifioctl.IFREQ_SIZE)
+    write_user(t, arg, ifioctl.ifreq(stack, req, raw, t.process.creds.euid == 0))
+    return 0

@@ -39,6 +39,9 @@ def sys_ioctl(t, fd, req, arg, *_):
         return 0
     if getattr(f, "isatty", False) and f.host_fd is not None:
         return _host_tty_ioctl(t, f, req, arg)
+    if getattr(f, "is_socket", False):     # interface requests (SIOCGIF*) need the task
+        from akuma.kernel.syscalls.net import socket_ioctl
+        return socket_ioctl(t, f, req, arg)
     return f.ioctl(req, arg)
 
 

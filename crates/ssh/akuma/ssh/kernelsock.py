@@ -1,0 +1,146 @@
+"""Kernel-side plumbing for the SSH server: deferred work on the kernel loop
+and TCP sockets of the kernel's stack used without a guest.
+
+Wake-ups (socket, pipe, pty, process exit) arrive in the middle of kernel
+code — a TCP segment being processed, a syscall handler.  Doing I/O there
+would re-enter the stack, so a wake-up only arms a ``Soon``: a scheduler
+timer at time 0 that runs its function at the loop's next timer pass
+(the next idle wait or tick), outside any handler."""
+import errno
+import logging
+
+from akuma.abi import KernelError
+from akuma.abi import fcntl as F
+from akuma.net import sockopt as O
+from akuma.net.socket import Message, family_factory
+
+log = logging.getLogger("akuma.ssh")
+
+READ_CHUNK = 65536
+
+
+class Soon:
+    """Run ``fn`` once, soon, however many times ``kick`` is called before."""
+
+    def __init__(self, kernel, fn):
+        from akuma.sched.scheduler import Timer
+        self.sched = kernel.sched
+        self.timer = Timer(self._run)
+        self.fn = fn
+
+    def kick(self):
+        if self.timer.deadline is None:
+            self.sched.arm(self.timer, 0.0)
+
+    def cancel(self):
+        self.sched.arm(self.timer, None)
+
+    def _run(self):
+        try:
+            self.fn()
+        except Exception:
+            # A bug here must end one connection's work, never the kernel loop.
+            log.exception("ssh: internal error in deferred work")
+
+
+class Deadline:
+    """A scheduler timer at a monotonic time (None: disarmed)."""
+
+    def __init__(self, kernel, fn):
+        from akuma.sched.scheduler import Timer
+        self.sched = kernel.sched
+        self.timer = Timer(fn)
+
+    def set(self, when):
+        if when != self.timer.deadline:
+            self.sched.arm(self.timer, when)
+
+
+def tcp_socket(kernel):
+    """A non-blocking AF_INET stream socket, made the way socket(2) makes it."""
+    sock = family_factory(O.AF_INET)(kernel, O.SOCK_STREAM, 0)
+    sock.flags |= F.O_NONBLOCK
+    return sock
+
+
+class KernelTcp:
+    """One connected TCP socket of the kernel stack, pumped by kernel code:
+    ``recv``/``send`` never block; ``on_wake`` hears every readiness change."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        sock.flags |= F.O_NONBLOCK
+        self.eof = False             # peer shut down its side (or the socket failed)
+        self.failed = False
+        self.pending = bytearray()   # accepted by us, not yet by the stack
+        self.shut_wr = False
+        self._want_shut = False
+
+    def on_wake(self, callback):
+        self.sock.listeners.append(callback)
+
+    def peer(self):
+        try:
+            host, port = self.sock.getpeername()
+            return host, port
+        except KernelError:
+            return "?", 0
+
+    def recv(self, n=READ_CHUNK):
+        """Bytes available now (b"" if none); sets ``eof`` at end of stream."""
+        if self.eof:
+            return b""
+        buf = bytearray(n)
+        try:
+            got = self.sock.recvmsg([memoryview(buf)], Message(), O.MSG_DONTWAIT)
+        except KernelError as e:
+            if e.errno == errno.EAGAIN:
+                return b""
+            self.eof = self.failed = True
+            return b""
+        if got == 0:
+            self.eof = True
+            return b""
+        return bytes(buf[:got])
+
+    def send(self, data):
+        """Queue ``data`` and push what the stack takes now."""
+        if data and not self.failed:
+            self.pending += data
+        self.flush()
+
+    def flush(self):
+        while self.pending and not self.failed:
+            try:
+                n = self.sock.sendmsg([memoryview(self.pending)], Message(),
+                                      O.MSG_DONTWAIT | O.MSG_NOSIGNAL)
+            except KernelError as e:
+                if e.errno != errno.EAGAIN:
+                    self.failed = True
+                    self.pending.clear()
+                break
+            if n <= 0:
+                break
+            del self.pending[:n]
+        if self._want_shut and not self.pending and not self.shut_wr and not self.failed:
+            self.shut_wr = True
+            try:
+                self.sock.shutdown(O.SHUT_WR)
+            except KernelError:
+                pass
+
+    def write_eof(self):
+        self._want_shut = True
+        self.flush()
+
+    @property
+    def backlog(self):
+        return len(self.pending)
+
+    def close(self):
+        self.sock.listeners.clear()
+        self.pending.clear()
+        try:
+            self.sock.close()
+        except KernelError:
+            pass

@@ -1,0 +1,124 @@
+"""The kernel's SSH server on a booted test image, with the OpenSSH client:
+exec sessions, a refused key, scp and sftp against the image's VFS,
+concurrent sessions.  (PTY sessions: test_ssh_kernel_pty.py.)"""
+import concurrent.futures
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from sshguest import BootedSystem, make_key
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    booted = BootedSystem(tmp_path_factory.mktemp("sshkernel"))
+    yield booted
+    booted.stop()
+
+
+def test_exec_identity_home_and_status(system):
+    got = system.ssh("id; echo $HOME; pwd; echo to-stderr >&2; exit 3")
+    assert got.returncode == 3, got.stderr
+    assert got.stdout.decode().splitlines() == [
+        "uid=1000(user) gid=1000(user) groups=1000(user),100(users)", "/home/user", "/home/user"]
+    assert got.stderr == b"to-stderr\n"
+
+
+def test_root_login_and_environment(system):
+    got = system.ssh("id -u; echo $USER $LOGNAME $SHELL; echo $PATH", user="root")
+    assert got.returncode == 0, got.stderr
+    lines = got.stdout.decode().splitlines()
+    assert lines[0] == "0"
+    assert lines[1] == "root root /bin/sh"
+    assert "/sbin" in lines[2]
+
+
+def test_stdin_is_piped_and_eof_ends_it(system):
+    data = os.urandom(200_000)
+    got = system.ssh("cat", input=data)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == data
+    got = system.ssh("wc -l", input=b"a\nb\nc\n")
+    assert got.stdout.strip() == b"3"
+
+
+def test_exit_signal(system):
+    got = system.ssh("kill -TERM $$")
+    assert got.returncode == 255          # OpenSSH reports a signal death as 255
+    assert b"Killed by signal" in got.stderr or got.stderr == b""
+
+
+def test_wrong_key_is_refused(system, tmp_path):
+    other = make_key(str(tmp_path), "id_other")
+    got = subprocess.run(system.ssh_args("user", other) + ["true"], capture_output=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode == 255
+    assert b"Permission denied" in got.stderr
+    got = system.ssh("echo still-serving")
+    assert got.stdout == b"still-serving\n"
+
+
+def test_user_cannot_write_outside_their_permissions(system):
+    got = system.ssh("echo x > /etc/passwd")
+    assert got.returncode != 0
+    assert b"ermission denied" in got.stderr
+
+
+def test_scp_up_and_down(system, tmp_path):
+    src = tmp_path / "up.bin"
+    payload = os.urandom(300_000)
+    src.write_bytes(payload)
+    args = system.scp_args()
+    got = subprocess.run(args + [str(src), f"user@127.0.0.1:up.bin"], capture_output=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode == 0, got.stderr
+    check = system.ssh("stat -c '%s %u %a' up.bin; sha256sum up.bin")
+    size, uid, mode = check.stdout.decode().splitlines()[0].split()
+    assert (int(size), uid, mode) == (len(payload), "1000", "644")
+    import hashlib
+    assert hashlib.sha256(payload).hexdigest() in check.stdout.decode()
+    down = tmp_path / "down.bin"
+    got = subprocess.run(args + ["user@127.0.0.1:up.bin", str(down)], capture_output=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode == 0, got.stderr
+    assert down.read_bytes() == payload
+    # scp into a directory the user may not write fails
+    got = subprocess.run(args + [str(src), "user@127.0.0.1:/etc/"], capture_output=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode != 0
+
+
+def test_sftp_batch(system, tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"hello sftp\n")
+    batch = tmp_path / "batch"
+    batch.write_text(f"mkdir d\ncd d\nput {tmp_path / 'a.txt'} a.txt\nrename a.txt b.txt\n"
+                     f"chmod 600 b.txt\nsymlink b.txt l\nls -l\nget b.txt {tmp_path / 'b.txt'}\n"
+                     "-rm nonexistent\n")
+    cmd = ["sftp", "-F", "/dev/null", "-P", str(system.port), "-i", system.key,
+           "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+           "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+           "-b", str(batch), "user@127.0.0.1"]
+    got = subprocess.run(cmd, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "b.txt").read_bytes() == b"hello sftp\n"
+    check = system.ssh("cd d && stat -c '%n %a %U' b.txt && readlink l && cat l")
+    assert check.stdout.decode().splitlines() == ["b.txt 600 user", "b.txt", "hello sftp"]
+
+
+def test_concurrent_sessions(system):
+    def one(i):
+        return system.ssh(f"echo session-{i}; exit {i % 7}")
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(16)))
+    for i, got in enumerate(results):
+        assert (got.returncode, got.stdout) == (i % 7, f"session-{i}\n".encode()), got.stderr
+
+
+def test_login_and_drop_are_logged(system):
+    log = system.read_log()
+    assert "ssh: user logged in from" in log
+    assert "closed by the client" in log
