@@ -48,6 +48,15 @@ def main():
         a = (times[name, "akuma"] - base) / n * unit
         q = (times[name, "qemu"] - qbase) / n * unit
         print(f"{label:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
+    for name, n, label in (("poll ping-pong x 10000", 20000, "poll wake-up (us)"),
+                           ("epoll ping-pong x 10000", 20000, "epoll wake-up (us)")):
+        a = (times[name, "akuma"] - base) / n * 1e6
+        q = (times[name, "qemu"] - qbase) / n * 1e6
+        print(f"{label:28s} {a:9.3f} {q:9.3f} {a / q:11.2f}")
+    name = "pipe 1 MiB writes x 256"
+    a = 256 / 1024 / max(1e-9, times[name, "akuma"] - base)
+    q = 256 / 1024 / max(1e-9, times[name, "qemu"] - qbase)
+    print(f"{'pipe throughput (GB/s)':28s} {a:9.2f} {q:9.2f} {a / q:11.2f}")
     # Compute without start-up: subtract each runner's whole-process hello.
     for name in ("sieve (20M)", "sha256 (64 MiB)"):
         a = times[name, "akuma"] - times["hello (whole process)", "akuma"]

@@ -137,3 +137,12 @@ def test_clone_fs_unshare_and_system_time(guest, akuma):
         "rusage: stime>0=1",
         "times: fields>=0=1",
     ]
+
+
+def test_blocking_pipe_writes_take_every_byte(guest, qemu, akuma):
+    exe = guest("pipe_bigwrite")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == qemu(exe, env=_env()).stdout
+    assert "write: ret=1048576 writev: ret=400005" in _lines(got)
+    assert "interrupted write (SA_RESTART): ret=65536 errno=0" in _lines(got)

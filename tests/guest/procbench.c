@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <pthread.h>
@@ -77,6 +79,55 @@ int main(int argc, char **argv) {
         for (long i = 0; i < n; i++) {
             if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1) return 1;
         }
+        waitpid(p, NULL, 0);
+    } else if (strcmp(mode, "pipebulk") == 0) {
+        /* n MiB through a pipe in 1 MiB writes; the reader reads 1 MiB at a time. */
+        int a[2];
+        if (pipe(a)) return 1;
+        static char buf[1 << 20];
+        pid_t p = fork();
+        if (p == 0) {
+            close(a[1]);
+            long got = 0;
+            ssize_t r;
+            while ((r = read(a[0], buf, sizeof buf)) > 0) got += r;
+            _exit(got == n * (long)sizeof buf ? 0 : 1);
+        }
+        close(a[0]);
+        memset(buf, 'x', sizeof buf);
+        for (long i = 0; i < n; i++)
+            if (write(a[1], buf, sizeof buf) != (ssize_t)sizeof buf) return 1;
+        close(a[1]);
+        int st;
+        waitpid(p, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st)) return 1;
+    } else if (strcmp(mode, "pollpong") == 0 || strcmp(mode, "epollpong") == 0) {
+        /* Ping-pong where each side waits in poll/epoll before reading. */
+        int use_epoll = mode[0] == 'e';
+        int a[2], b[2];
+        if (pipe(a) || pipe(b)) return 1;
+        char c = 'x';
+        pid_t p = fork();
+        int rfd = p == 0 ? a[0] : b[0], wfd = p == 0 ? b[1] : a[1];
+        int ep = -1;
+        if (use_epoll) {
+            ep = epoll_create1(0);
+            struct epoll_event ev = {.events = EPOLLIN, .data.fd = rfd};
+            epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev);
+        }
+        for (long i = 0; i < n; i++) {
+            if (p != 0 && write(wfd, &c, 1) != 1) return 1;
+            if (use_epoll) {
+                struct epoll_event ev;
+                if (epoll_wait(ep, &ev, 1, -1) != 1) return 1;
+            } else {
+                struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+                if (poll(&pfd, 1, -1) != 1) return 1;
+            }
+            if (read(rfd, &c, 1) != 1) return 1;
+            if (p == 0 && write(wfd, &c, 1) != 1) _exit(1);
+        }
+        if (p == 0) _exit(0);
         waitpid(p, NULL, 0);
     }
     printf("%s %ld done\n", mode, n);

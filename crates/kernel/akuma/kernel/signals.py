@@ -217,6 +217,12 @@ class Signals:
         t.sigwait_set, t.sigwait_deadline = 0, None
         if name is None:
             return
+        partial, t.partial_write = t.partial_write, None
+        if partial is not None:
+            # A write that took some bytes returns their count (Linux).
+            self.cpu.set_x(0, partial[1])
+            self.cpu.pc = self.cpu.pc + 4
+            return
         if act.flags & SA_RESTART and name in _RESTARTABLE:
             return                                   # PC stays on the SVC
         self._futex_unqueue(t)

@@ -116,6 +116,7 @@ class Task:
         self.fault = None           # (signal, si_code, address) to deliver
         self.pending = 0            # thread-directed pending signals (bit mask)
         self.blocked_nr = None      # the syscall a blocked task sleeps in
+        self.partial_write = None   # (call key, bytes done) of a blocking write in progress
         self.altstack = (0, 2, 0)   # sigaltstack: sp, flags (SS_DISABLE), size
         self.saved_sigmask = None   # sigsuspend's mask to restore after the handler
         self.polling = False        # inside ppoll (its state survives the restart)

@@ -98,6 +98,43 @@ def _write_views(t, f, views):
         raise
 
 
+def _skip(views, n):
+    """``views`` without their first ``n`` bytes."""
+    out = []
+    for v in views:
+        if n >= len(v):
+            n -= len(v)
+            continue
+        out.append(v[n:] if n else v)
+        n = 0
+    return out
+
+
+def _write_all(t, f, key, views):
+    """A blocking write to a pipe, FIFO or terminal takes every byte, as
+    on Linux: when the buffer fills part-way, the task sleeps with its
+    progress recorded (``t.partial_write``) and the re-executed SVC goes on
+    from there.  A signal then ends the call with the count written so far
+    (Signals._interrupted_syscall), never EINTR."""
+    prog, t.partial_write = t.partial_write, None
+    done = prog[1] if prog is not None and prog[0] == key else 0
+    total = sum(len(v) for v in views)
+    r = _write_views(t, f, _skip(views, done) if done else views)
+    if r is None:                       # blocked before writing anything more
+        if done:
+            t.partial_write = (key, done)
+        return None
+    if r < 0:
+        return done or r                # EPIPE after a partial write: the count
+    done += r
+    if done < total and not f.flags & F.O_NONBLOCK and hasattr(f, "add_waiter"):
+        t.partial_write = (key, done)
+        f.add_waiter(t)
+        t.kernel.sched.block(t)
+        return None
+    return done
+
+
 def _sock_io(t, f, views, write):
     from akuma.kernel.syscalls.net import sock_io
     return sock_io(t, f, views, write)
@@ -130,7 +167,7 @@ def sys_write(t, fd, buf, count, *_):
         return 0
     if getattr(f, "is_socket", False):
         return _sock_io(t, f, _user_buffers(t, buf, count, False), True)
-    return _write_views(t, f, _user_buffers(t, buf, count, False))
+    return _write_all(t, f, ("write", fd, buf, count), _user_buffers(t, buf, count, False))
 
 
 def _iovecs(t, iov, iovcnt):
@@ -179,7 +216,7 @@ def sys_writev(t, fd, iov, iovcnt, *_):
         return 0
     if getattr(f, "is_socket", False):
         return _sock_io(t, f, views, True)
-    return _write_views(t, f, views)
+    return _write_all(t, f, ("writev", fd, iov, iovcnt), views)
 
 
 @syscall("pread64", "fd rbuf size int")
