@@ -12,12 +12,12 @@ from akuma.image.sparse import copy_sparse
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
-# The default package set minus the editor and the CA bundle; every program
-# the issue names (dash, sqlite3, git, tcc) is in it.  AKUMA_TEST_PACKAGES
+# The default package set minus the CA bundle; every program the issue names
+# (dash, sqlite3, git, tcc, vim-tiny) is in it.  AKUMA_TEST_PACKAGES
 # (comma list) picks another set.
 PACKAGES = tuple(os.environ.get("AKUMA_TEST_PACKAGES", "").split(",")) if \
     os.environ.get("AKUMA_TEST_PACKAGES") else \
-    ("busybox-static", "dash", "libc6", "musl", "sqlite3", "git", "tcc", "libc6-dev")
+    ("busybox-static", "dash", "libc6", "musl", "sqlite3", "git", "tcc", "libc6-dev", "vim-tiny")
 SIZE = 512 << 20
 
 

@@ -27,3 +27,15 @@ def test_eventfd_timerfd_signalfd_epoll(guest, qemu, akuma):
     assert ref.returncode == 0, ref.stderr
     assert [x for x in lines if not x.startswith("pwait2")] == \
         [x for x in _lines(ref) if not x.startswith("pwait2")]
+
+
+def test_select_and_pselect6(guest, qemu, akuma):
+    exe = guest("select")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    ref = qemu(exe, env=_env())
+    # The time left after a 50 ms timeout is 0 on both; everything else is exact.
+    assert got.stdout == ref.stdout
+    assert b"timeout: n=0 r=0 left=0.000000000" in got.stdout
+    assert b"closed fd: n=-1 errno=9" in got.stdout
+    assert b"pselect with mask: n=-1 errno=4 handled=1" in got.stdout

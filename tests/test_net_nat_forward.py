@@ -10,6 +10,7 @@ import struct
 import subprocess
 import threading
 import time
+import zlib
 
 import pytest
 
@@ -246,3 +247,51 @@ def test_interface_ioctls_from_a_guest_program(akuma, guest):
     assert got.returncode == 0, got.stderr
     assert got.stdout == b"lo 127.0.0.1 index 1 mtu 65536\neth0 10.0.2.15 index 2 mtu 65520\n"
     assert got.stderr == b"nope0: No such device\n"
+
+
+BULK = 4 << 20
+
+
+def _sent_line(out):
+    """(byte count, crc32) from net_peer's "sent N crc X" line."""
+    words = out.split()
+    assert words[0] == b"sent" and words[2] == b"crc", out
+    return int(words[1]), int(words[3], 16)
+
+
+def test_guest_sends_bulk_to_host_server_through_nat(akuma, guest):
+    with socket.socket() as ls:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        ls.settimeout(120)
+        received = []
+
+        def serve():
+            c, _ = ls.accept()
+            with c:
+                received.append(b"".join(iter(lambda: c.recv(1 << 16), b"")))
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        got = akuma("run", guest("net_peer"), "tcp-send", "10.0.2.2",
+                    str(ls.getsockname()[1]), str(BULK))
+        t.join(60)
+    assert got.returncode == 0, got.stderr
+    data = received[0]
+    assert _sent_line(got.stdout) == (BULK, zlib.crc32(data)) and len(data) == BULK
+
+
+def test_host_reads_bulk_from_guest_server_through_forward(guest):
+    port = _free_port()
+    p = _start("-p", f"{port}:8000", guest("net_peer"), "tcp-source", "8000", str(BULK))
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.settimeout(60)
+            data = b"".join(iter(lambda: s.recv(1 << 16), b""))
+        out, _ = _finish(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0
+    assert _sent_line(out) == (BULK, zlib.crc32(data)) and len(data) == BULK

@@ -4,6 +4,10 @@
 //   tcp-sink PORT          accept one connection, read to EOF, write back the byte count
 //   stream BYTES           loopback TCP: a child sends BYTES, the parent reads them
 //   connects N             N loopback TCP connect/accept/close round trips
+//   tcp-send ADDR PORT BYTES  connect, write BYTES of a pseudo-random stream, close;
+//                          print "sent BYTES crc CRC32"
+//   tcp-source PORT BYTES  accept one connection, write BYTES of the same stream, close;
+//                          print "sent BYTES crc CRC32"
 //   ifconf                 list interfaces with SIOCGIFCONF, then each one's index and MTU
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -117,6 +121,56 @@ static int stream(long total) {
     return 0;
 }
 
+static unsigned crc_table[256];
+
+static unsigned crc32_update(unsigned crc, const unsigned char *p, size_t n) {
+    if (!crc_table[1])
+        for (unsigned i = 0; i < 256; i++) {
+            unsigned c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            crc_table[i] = c;
+        }
+    crc = ~crc;
+    while (n--) crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+// Write `total` bytes of an LCG stream in writes of varying size, then close.
+static int send_stream(int s, long total) {
+    static unsigned char out[1 << 16];
+    unsigned state = 12345, crc = 0;
+    for (long sent = 0, i = 0; sent < total; i++) {
+        long n = 1 + (long)((i * 7919) % sizeof out);
+        if (n > total - sent) n = total - sent;
+        for (long k = 0; k < n; k++) { state = state * 1103515245u + 12345u; out[k] = state >> 16; }
+        crc = crc32_update(crc, out, n);
+        for (long off = 0; off < n;) {
+            ssize_t w = write(s, out + off, n - off);
+            CHECK(w > 0);
+            off += w;
+        }
+        sent += n;
+    }
+    CHECK(close(s) == 0);
+    printf("sent %ld crc %08x\n", total, crc);
+    return 0;
+}
+
+static int tcp_send(const char *ip, int port, long total) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = addr_of(ip, port);
+    CHECK(connect(s, (void *)&a, sizeof a) == 0);
+    return send_stream(s, total);
+}
+
+static int tcp_source(int port, long total) {
+    int l = listener("0.0.0.0", port);
+    printf("ready\n"); fflush(stdout);
+    int c = accept(l, NULL, NULL);
+    CHECK(c >= 0);
+    return send_stream(c, total);
+}
+
 static int connects(int n) {
     int l = listener("127.0.0.1", 0);
     struct sockaddr_in a = addr_of("127.0.0.1", bound_port(l));
@@ -163,8 +217,10 @@ int main(int argc, char **argv) {
     if (argc == 5 && !strcmp(argv[1], "udp-ask")) return udp_ask(argv[2], atoi(argv[3]), argv[4]);
     if (argc == 3 && !strcmp(argv[1], "tcp-sink")) return tcp_sink(atoi(argv[2]));
     if (argc == 3 && !strcmp(argv[1], "stream")) return stream(atol(argv[2]));
+    if (argc == 5 && !strcmp(argv[1], "tcp-send")) return tcp_send(argv[2], atoi(argv[3]), atol(argv[4]));
+    if (argc == 4 && !strcmp(argv[1], "tcp-source")) return tcp_source(atoi(argv[2]), atol(argv[3]));
     if (argc == 3 && !strcmp(argv[1], "connects")) return connects(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "ifconf")) return ifconf();
-    fprintf(stderr, "usage: net_peer udp-echo|udp-ask|tcp-sink|stream|connects ...\n");
+    fprintf(stderr, "usage: net_peer udp-echo|udp-ask|tcp-sink|tcp-send|tcp-source|stream|connects|ifconf ...\n");
     return 2;
 }

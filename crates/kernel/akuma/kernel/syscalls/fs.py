@@ -475,6 +475,36 @@ def sys_pipe2(t, fds_ptr, flags, *_):
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 1, 2, 4, 8, 16, 32
 
 
+def poll_revents(f, events):
+    """The poll(2) revents of open file ``f`` for ``events`` (POLLERR and
+    POLLHUP always count)."""
+    rev = 0
+    r, w = f.poll_ready() if hasattr(f, "poll_ready") else (True, True)
+    if getattr(f, "is_socket", False):       # sockets know their HUP/ERR/RDHUP bits
+        r = w = False
+        rev = f.poll_events() & (events | POLLERR | POLLHUP)
+    if r and events & POLLIN:
+        rev |= POLLIN
+    if w and events & POLLOUT:
+        rev |= POLLOUT
+    if hasattr(f, "pipe") and f.readable and f.pipe.writers == 0:
+        rev |= POLLHUP
+    if hasattr(f, "poll_mask"):
+        rev |= f.poll_mask() & (POLLERR | POLLHUP)
+    return rev
+
+
+def wait_for_files(t, files, deadline):
+    """Park ``t`` until one of ``files`` may be ready or ``deadline``."""
+    host = []
+    for f in files:
+        if hasattr(f, "add_waiter"):
+            f.add_waiter(t)
+        elif f.host_fd is not None:
+            host.append((f.host_fd, 1))
+    t.kernel.sched.block(t, deadline=deadline, fds=host)
+
+
 @syscall("ppoll", "hex int hex hex size",
          note="partial: pipes, host streams and regular files")
 def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
@@ -506,18 +536,7 @@ def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
             if f is None:
                 rev = POLLNVAL
             else:
-                r, w = f.poll_ready() if hasattr(f, "poll_ready") else (True, True)
-                if getattr(f, "is_socket", False):       # sockets know their HUP/ERR/RDHUP bits
-                    r = w = False
-                    rev = f.poll_events() & (events | POLLERR | POLLHUP)
-                if r and events & POLLIN:
-                    rev |= POLLIN
-                if w and events & POLLOUT:
-                    rev |= POLLOUT
-                if hasattr(f, "pipe") and f.readable and f.pipe.writers == 0:
-                    rev |= POLLHUP
-                if hasattr(f, "poll_mask"):
-                    rev |= f.poll_mask() & (POLLERR | POLLHUP)
+                rev = poll_revents(f, events)
                 if not rev:
                     waits.append(f)
         struct.pack_into("<h", raw, 8 * i + 6, rev)
@@ -532,13 +551,7 @@ def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
         if nfds:
             write_user(t, fds_ptr, bytes(raw))
         return ready
-    host = []
-    for f in waits:
-        if hasattr(f, "add_waiter"):
-            f.add_waiter(t)
-        elif f.host_fd is not None:
-            host.append((f.host_fd, 1))
-    k.sched.block(t, deadline=deadline, fds=host)
+    wait_for_files(t, waits, deadline)
     return None
 
 

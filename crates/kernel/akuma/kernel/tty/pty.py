@@ -27,6 +27,7 @@ class _ToMaster(TtyDevice):
 
     def push(self, data):
         self.pty.out += data
+        self.pty.tty.wake_all()         # the master's readers and on_wake listeners
 
 
 class Pty:
