@@ -101,3 +101,30 @@ def test_ctrl_a_x_ends_the_session_with_disks_flushed(image):
     cp = subprocess.run(AKUMA + ["-q", "--image", image, "-c", "cat /root/kept.txt"],
                         capture_output=True, timeout=120)
     assert cp.stdout == b"kept\n", cp.stderr
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "hangup"])
+def test_sigterm_or_hangup_stops_the_machine_cleanly(image, how):
+    # QEMU ends when its terminal goes away or on SIGTERM; akuma does too,
+    # after flushing the disks (no machine left running in the background).
+    child = _boot(image)
+    child.expect_exact(PROMPT)
+    child.sendline("echo written > /root/late.txt")
+    child.expect_exact(PROMPT)
+    if how == "SIGTERM":
+        child.kill(15)
+        child.expect(pexpect.EOF, timeout=30)
+    else:
+        child.close(force=False)            # the host terminal goes away: SIGHUP
+    for _ in range(300):
+        if not child.isalive():
+            break
+        time.sleep(0.1)
+    assert not child.isalive()
+    if how == "SIGTERM":
+        child.close()
+        assert child.exitstatus == 128 + 15
+    _fsck(image)
+    cp = subprocess.run(AKUMA + ["-q", "--image", image, "-c", "cat /root/late.txt"],
+                        capture_output=True, timeout=120)
+    assert cp.stdout == b"written\n", cp.stderr

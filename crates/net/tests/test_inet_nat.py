@@ -117,3 +117,54 @@ def test_forward_spec_parsing():
     assert parse_spec("53:53/udp") == ("127.0.0.1", 53, 53, "udp")
     with pytest.raises(KernelError):
         parse_spec("nonsense")
+
+
+def test_guest_bulk_to_host_fits_eth0_mtu():
+    """Full-sized guest segments carry options: they must still fit eth0's
+    MTU (a fragmented segment once stalled every guest-to-host transfer)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    received = bytearray()
+
+    def serve():
+        c, _ = srv.accept()
+        received.extend(b"".join(iter(lambda: c.recv(1 << 16), b"")))
+        c.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    env = RealClock()
+    s = env.sock(1, flags=F.O_NONBLOCK)
+    with pytest.raises(KernelError):
+        s.connect(("10.0.2.2", srv.getsockname()[1]))
+    assert env.pump(lambda: s.poll_ready()[1])
+    data = bytes((i * 31 + (i >> 8)) & 255 for i in range(1 << 20))
+    sent = [0]
+
+    def push():
+        while sent[0] < len(data):
+            n = _try(send, s, data[sent[0]:sent[0] + (1 << 16)])
+            if not n:
+                return False
+            sent[0] += n
+        return True
+    assert env.pump(push, 60)
+    s.close()
+    env.pump(lambda: not th.is_alive(), 60)
+    th.join(10)
+    srv.close()
+    assert bytes(received) == data
+    assert env.stack.stats.snmp["Ip"]["FragCreates"] == 0
+
+
+def test_nat_reassembles_fragmented_guest_datagrams():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as host:
+        host.bind(("127.0.0.1", 0))
+        host.settimeout(10)
+        env = RealClock()
+        s = env.sock(2)
+        payload = bytes(i & 255 for i in range(65507))     # more than eth0's MTU
+        assert send(s, payload, address=("10.0.2.2", host.getsockname()[1])) == len(payload)
+        env.pump(lambda: False, 0.05)
+        assert env.stack.stats.snmp["Ip"]["FragCreates"] > 0
+        assert host.recvfrom(1 << 17)[0] == payload

@@ -2,7 +2,7 @@
 import pytest
 
 from akuma.abi.errors import ECONNREFUSED, ECONNRESET, ETIMEDOUT
-from akuma.net.packets import ACK, FIN, RST, SYN, Segment
+from akuma.net.packets import ACK, FIN, RST, SYN, Segment, tcp_options
 from akuma.net.tcp import tcb as T
 from tcp_pair import Pair
 
@@ -32,6 +32,47 @@ def test_three_way_handshake_and_options():
     assert synack.flags == SYN | ACK and synack.ack == syn.seq + 1
     assert p.a.use_ts and p.b.use_ts and p.a.snd_wscale == 7 and p.b.snd_wscale == 7
     assert p.listener.accepted == [p.b]
+
+
+def _largest_segment(p, side):
+    """The largest data plus options a side sent (what must fit its MTU)."""
+    return max(len(seg.payload) + len(tcp_options(seg)) for s, seg in p.log
+               if s == side and seg.payload)
+
+
+def test_segments_with_options_fit_the_advertised_mss():
+    # The timestamps every segment carries come out of the MSS: a full
+    # segment is MSS bytes of data plus options, so it fits the peer's MTU.
+    p = Pair(mss=1000)
+    p.connect()
+    assert p.a.use_ts and p.a.mss == 988
+    data = bytes(range(256)) * 400
+    assert transfer(p, data) == data
+    assert _largest_segment(p, 0) == 1000
+
+
+def test_sack_blocks_come_out_of_the_segment_too():
+    # b has out-of-order data (SACK blocks in its options) while it sends.
+    first = [True]
+
+    def drop(side, seg):
+        if side == 0 and seg.payload and first[0]:
+            first[0] = False
+            return True
+        return False
+    p = Pair(mss=1000, drop=drop)
+    p.connect()
+    p.a.send(bytes(5000))
+    while not p.b.ooo:
+        assert p.step()
+    p.b.send(bytes(5000))
+    for _ in range(200):
+        p.b.recv(1 << 20)
+        p.a.recv(1 << 20)
+        if not p.step():
+            break
+    assert any(seg.sack and seg.payload for s, seg in p.log if s == 1)
+    assert _largest_segment(p, 1) <= 1000
 
 
 def test_bulk_transfer_in_order():

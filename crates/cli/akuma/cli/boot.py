@@ -32,7 +32,7 @@ def console_files(kernel, is_init):
     from akuma.kernel.tty.console import host_console
     files = [HostStream(os.dup(fd), b"/dev/console") for fd in (0, 1, 2)]
     # A real init (busybox) hands the console to its shell with TIOCSCTTY.
-    files, _console = host_console(kernel, files, claim_session=not is_init, escape=True)
+    files, _console = host_console(kernel, files, claim_session=not is_init, machine=True)
     # (the console is stopped by kernel.run)
     return files
 
@@ -187,6 +187,10 @@ def _run(opts, vfs, log):
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
+    # A hangup or SIGTERM stops the machine cleanly (disks flushed), as
+    # QEMU ends on them; Ctrl+C and SIGQUIT still reach the guest.
+    import signal as _signal
+    kernel.host_shutdown_signals = frozenset({_signal.SIGHUP, _signal.SIGTERM})
     kernel.port_forwards = list(opts.publish)
     from akuma.net.forward import BOOT_DEFAULTS, publish
     forwarded = publish(kernel, kernel.port_forwards, _warn, defaults=BOOT_DEFAULTS)
@@ -224,7 +228,7 @@ def _run(opts, vfs, log):
         _kernels.pop(id(vfs), None)
     if kernel.shutdown is not None:
         log(f"{kernel.shutdown}")
-        return 0
+        return kernel.shutdown_status
     code = wait_status_to_exit_code(status)
     if opts.shell_command is None:
         log(f"init exited (status {code})")
@@ -244,7 +248,7 @@ def _run_kernel_shell(kernel, vfs, env, log):
         _kernels.pop(id(vfs), None)
     if kernel.shutdown is not None:
         log(f"{kernel.shutdown}")
-        return 0
+        return kernel.shutdown_status
     return wait_status_to_exit_code(status)
 
 

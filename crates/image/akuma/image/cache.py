@@ -11,7 +11,7 @@ from akuma.image.apt import default_cache_dir
 from akuma.image.build import DEFAULT_PACKAGES, DEFAULT_SIZE, build_image
 
 # Bump when the image layout changes: a new name makes old cached images stale.
-FORMAT = 1
+FORMAT = 2
 
 
 def image_name(packages=DEFAULT_PACKAGES, size=DEFAULT_SIZE):

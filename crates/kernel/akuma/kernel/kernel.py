@@ -84,6 +84,10 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._host_signals = []
         self.tick_us = tick_us
         self.shutdown = None         # "poweroff" | "reboot" | "halt" once reboot(2) asked
+        self.shutdown_status = 0     # akuma's exit status when the machine stops
+        # Host signals that stop a booted machine (disks flushed) instead of
+        # reaching the guest's foreground group.
+        self.host_shutdown_signals = frozenset()
         tracer = None
         if strace is not None:
             tracer = Tracer(self.log_file, names=strace or None)
@@ -507,11 +511,19 @@ class Kernel(Lifecycle, Signals, Futexes):
     def _deliver_host_signals(self):
         while self._host_signals:
             hs = self._host_signals.pop(0)
+            if hs in self.host_shutdown_signals:
+                self.stop_machine(f"terminated by {_hostsignal.Signals(hs).name}", 128 + hs)
+                continue
             sig = {_hostsignal.SIGINT: S.SIGINT, _hostsignal.SIGTERM: S.SIGTERM,
                    _hostsignal.SIGHUP: S.SIGHUP, _hostsignal.SIGQUIT: S.SIGQUIT}[hs]
             for p in list(self.processes.values()):
                 if p.alive and p.pgid == self.foreground_pgid():
                     self.send_signal(p, sig)
+
+    def stop_machine(self, why, status=0):
+        """End the kernel loop (the caller flushes and unmounts)."""
+        if self.shutdown is None:
+            self.shutdown, self.shutdown_status = why, status
 
     def foreground_pgid(self):
         """Host Ctrl+C and friends go to the console's foreground group."""

@@ -71,7 +71,15 @@ def _pid_dir(fs, parent, k, p):
     d.children[b"task"] = ProcDir(fs, parent=d, dynamic=lambda: {
         str(t.tid).encode(): (lambda t=t: _task_dir(fs, d, k, t)) for t in p.threads
         if t.state != ZOMBIE})
+    _owned_by(p, d)
     return d
+
+
+def _owned_by(p, d):
+    """/proc/<pid> belongs to the process's effective ids, as on Linux
+    (ps shows the owner of this directory as the process's user)."""
+    for node in [d, *d.children.values()]:
+        node.uid, node.gid = p.creds.euid, p.creds.egid
 
 
 def _task_dir(fs, parent, k, t):
@@ -79,6 +87,7 @@ def _task_dir(fs, parent, k, t):
     d = ProcDir(fs, parent=parent)
     d.children[b"stat"] = ProcFile(fs, lambda: _stat(k, t.process, t))
     d.children[b"comm"] = ProcFile(fs, lambda: t.process.comm + b"\n")
+    _owned_by(t.process, d)
     return d
 
 

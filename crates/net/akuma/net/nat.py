@@ -13,6 +13,7 @@ import socket
 
 from akuma.net import packets as P
 from akuma.net.addr import pack
+from akuma.net.reassembly import Reassembler
 from akuma.net.natudp import DNS_IDLE, UDP_IDLE, UdpFlow, UdpForward, dns_upstream
 from akuma.net.tcp import tcb as T
 
@@ -129,6 +130,7 @@ class Nat:
         self.udp_flows = {}          # (guest port, remote, rport) -> UdpFlow / ForwardPeer
         self.udp_forwards = []
         self.dns_upstream = dns_upstream()
+        self.reasm = Reassembler(stack.clock, stack.stats)
         stack.eth0.link = self.from_guest
         if sched is not None:
             sched.add_wake_fd(self.sel.fileno(), self.poll)
@@ -141,12 +143,20 @@ class Nat:
                 self._arp(P.parse_arp(payload))
             elif ethertype == P.ETH_P_IP:
                 ip = P.parse_ipv4(payload)
+                data = ip.payload
+                if ip.is_fragment:
+                    # The guest fragments what exceeds eth0's MTU (large
+                    # datagrams): the NAT reassembles as a host would.
+                    whole = self.reasm.add(ip)
+                    if whole is None:
+                        return
+                    data = memoryview(whole)
                 if ip.proto == P.IPPROTO_TCP:
-                    self._tcp(ip, P.parse_tcp(ip.payload, ip.src, ip.dst))
+                    self._tcp(ip, P.parse_tcp(data, ip.src, ip.dst))
                 elif ip.proto == P.IPPROTO_UDP:
-                    self._udp(ip, P.parse_udp(ip.payload, ip.src, ip.dst))
+                    self._udp(ip, P.parse_udp(data, ip.src, ip.dst))
                 elif ip.proto == P.IPPROTO_ICMP:
-                    self._icmp(ip, P.parse_icmp(ip.payload))
+                    self._icmp(ip, P.parse_icmp(data))
         except P.Malformed as e:
             self.stack.stats.drops["nat_" + e.reason] += 1
 

@@ -125,12 +125,14 @@ class _Writer(threading.Thread):
 class Console(TtyDevice):
     """The host terminal (``in_fd``/``out_fd``) as the kernel's /dev/console."""
 
-    def __init__(self, kernel, in_fd=0, out_fd=1, escape=False):
+    def __init__(self, kernel, in_fd=0, out_fd=1, machine=False):
         self.kernel = kernel
-        # A booted system takes QEMU's Ctrl+A escapes; `akuma run` passes
-        # every key to the program.
+        # The console of a booted machine takes QEMU's Ctrl+A escapes and
+        # stops the machine when the host terminal goes away; `akuma run`
+        # passes every key to the program and hangs its session up.
+        self.machine = machine
         self.escape = EscapeKeys(self._escape_exit, kernel.vfs.sync_all, self.push) \
-            if escape else None
+            if machine else None
         self.in_fd, self.out_fd = in_fd, out_fd
         self.saved = termios.tcgetattr(in_fd)
         self.tty = Tty(kernel, b"console", CONSOLE_RDEV, self)
@@ -191,13 +193,15 @@ class Console(TtyDevice):
             # The host terminal is gone: hang up (SIGHUP to the session).
             _remove_wake_fd(self.kernel.sched, self.in_fd)
             self.tty.hangup()
+            if self.machine:
+                self.kernel.stop_machine("the console hung up", 128 + signal.SIGHUP)
             return
         if self.escape is not None:
             data = self.escape.filter(data)
         self.tty.input(data, limit=None)
 
     def _escape_exit(self):
-        self.kernel.shutdown = "terminated (C-a x)"
+        self.kernel.stop_machine("terminated (C-a x)")
 
     def _room_signal(self):
         try:
@@ -326,18 +330,19 @@ def _remove_wake_fd(sched, fd):
             pass
 
 
-def host_console(kernel, files, claim_session=True, escape=False):
+def host_console(kernel, files, claim_session=True, machine=False):
     """`akuma run`: when stdin and stdout are a terminal, the program gets
     the console instead of the host fds (stderr too, unless redirected) and
     the console is the controlling terminal of the first session.  Returns
     the files for fds 0-2 and the Console (None: host fds as before).
     ``claim_session=False`` is Linux's /dev/console for init: no controlling
     terminal until a session leader (getty, init's `-/bin/sh`) asks with
-    TIOCSCTTY.  ``escape``: QEMU's Ctrl+A keys (tty/escape.py)."""
+    TIOCSCTTY.  ``machine``: a booted machine's console (tty/escape.py's
+    Ctrl+A keys; a host hangup stops the machine)."""
     try:
         if not (os.isatty(0) and os.isatty(1)):
             return files, None
-        console = Console(kernel, 0, 1, escape=escape)
+        console = Console(kernel, 0, 1, machine=machine)
     except (OSError, termios.error):
         return files, None
     f = console.open_file()

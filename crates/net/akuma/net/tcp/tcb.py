@@ -32,6 +32,7 @@ TIME_WAIT_SECONDS = 60.0
 OUR_WSCALE = 7
 MAX_WINDOW = 0xFFFF << OUR_WSCALE
 DUPACK_THRESHOLD = 3
+TS_OPTION_LEN = 12        # NOP NOP + the 10-byte timestamps option
 
 
 class Tcb:
@@ -120,7 +121,6 @@ class Tcb:
             self.mss = max(64, min(self.our_mss, syn.mss))
         else:
             self.mss = min(self.our_mss, 536)
-        self.cwnd = 10 * self.mss
         if syn.wscale is not None and (self.state != SYN_SENT or self.rcv_wscale):
             self.snd_wscale = syn.wscale
             self.rcv_wscale = OUR_WSCALE
@@ -130,6 +130,11 @@ class Tcb:
         if syn.tsval is not None:
             self.use_ts = True
             self.ts_recent = syn.tsval
+            # The MSS bounds the segment's data plus its options (RFC 9293
+            # 3.7.1): the timestamps every segment carries come out of it, as
+            # in Linux's mss_cache, so a full segment still fits the MTU.
+            self.mss = max(64, self.mss - TS_OPTION_LEN)
+        self.cwnd = 10 * self.mss
 
     def _send_syn(self, ack):
         seg = Segment(self.lport, self.rport, self.iss, self.rcv_nxt if ack else 0,
@@ -441,6 +446,13 @@ class Tcb:
             self._retransmit_head()
             self.cwnd = self.ssthresh + DUPACK_THRESHOLD * self.mss
 
+    def _send_mss(self):
+        """The data a segment can carry now: the MSS less the SACK blocks
+        its options will hold (Linux's tcp_current_mss)."""
+        if self.sack_ok and self.ooo:
+            return max(1, self.mss - 4 - 8 * min(3, len(self.ooo)))
+        return self.mss
+
     def _retransmit_head(self):
         """Resend one segment at snd_una (fast retransmit)."""
         off = S.diff(self.snd_una, self.buf_seq)
@@ -448,7 +460,7 @@ class Tcb:
             if self.fin_seq is not None and self.snd_una == self.fin_seq:
                 self._emit_data(self.fin_seq, b"", FIN)
             return
-        n = min(self.mss, len(self.sndbuf) - off)
+        n = min(self._send_mss(), len(self.sndbuf) - off)
         flags = 0
         if self.fin_seq is not None and S.add(self.snd_una, n) == self.fin_seq:
             flags = FIN
@@ -568,6 +580,7 @@ class Tcb:
         if self.state not in SYNCHRONIZED or self.state == TIME_WAIT:
             return
         sent_any = False
+        mss = self._send_mss()
         while True:
             off = S.diff(self.snd_nxt, self.buf_seq)
             if off < 0:
@@ -577,16 +590,16 @@ class Tcb:
             wnd = min(self.snd_wnd, self.cwnd)
             usable = wnd - in_flight
             if avail > 0:
-                n = min(self.mss, avail, usable)
+                n = min(mss, avail, usable)
                 if n <= 0:
                     if self.snd_wnd == 0 and in_flight == 0 and self.t_persist is None:
                         self.t_persist = self.clock() + self.rtt.current()
                     break
-                if n < self.mss and n < avail:
+                if n < mss and n < avail:
                     pass                    # window-limited: send what fits
-                elif n < self.mss and (self.cork or (not self.nodelay and in_flight > 0)):
+                elif n < mss and (self.cork or (not self.nodelay and in_flight > 0)):
                     break                   # Nagle: wait for the ACK
-                if n < self.mss and n < avail and n < self.snd_wnd // 2 and in_flight > 0:
+                if n < mss and n < avail and n < self.snd_wnd // 2 and in_flight > 0:
                     break                   # sender SWS avoidance
                 seqno = self.snd_nxt
                 flags = 0
@@ -698,7 +711,7 @@ class Tcb:
     def _resend_from_una(self):
         # Like _output but allowed to resend a FIN while in FIN_WAIT_1/CLOSING/LAST_ACK.
         off = max(0, S.diff(self.snd_una, self.buf_seq))
-        n = min(self.mss, len(self.sndbuf) - off)
+        n = min(self._send_mss(), len(self.sndbuf) - off)
         if n > 0:
             flags = FIN if self.fin_queued and off + n == len(self.sndbuf) else 0
             self._emit_data(self.snd_una, bytes(self.sndbuf[off:off + n]), flags)
