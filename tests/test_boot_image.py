@@ -151,3 +151,12 @@ def test_kernel_shell_on_the_booted_image(image):
     assert int(lines[1]) > 100
     assert lines[2] == "/root"
     fsck_clean(image)
+
+
+def test_top_reads_proc_stat(image):
+    rc, out, err = sh(image, "top -b -n 1 | head -4; head -1 /proc/stat")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("Mem:") and lines[1].startswith("CPU:")
+    fields = lines[-1].split()
+    assert fields[0] == "cpu" and all(f.isdigit() for f in fields[1:]) and len(fields) == 11

@@ -70,6 +70,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.vfs = vfs
         self.hwcap, self.hwcap2 = hwcaps(self.cpu)
         self.boot_ns = time.monotonic_ns()
+        self.user_ns = self.system_ns = 0       # CPU time of every thread since boot (/proc/stat)
         self.hostname = b"akuma"
         self.processes = {}
         self.tasks = {}
@@ -393,6 +394,8 @@ class Kernel(Lifecycle, Signals, Futexes):
         sys_ns, self.cpu.sys_ns = self.cpu.sys_ns, 0
         t.stime_ns += sys_ns
         t.utime_ns += max(0, spent - sys_ns)
+        self.system_ns += sys_ns
+        self.user_ns += max(0, spent - sys_ns)
         if t.process.itimers:
             self.charge_itimers(t.process, spent)
         if why != RunExit.EXIT_FAULT:

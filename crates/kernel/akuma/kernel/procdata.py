@@ -19,6 +19,7 @@ def install(kernel, procfs):
     procfs.add_file(b"version", lambda: VERSION)
     procfs.add_file(b"cpuinfo", lambda: _cpuinfo(k))
     procfs.add_file(b"loadavg", lambda: _loadavg(k))
+    procfs.add_file(b"stat", lambda: _proc_stat(k))
     procfs.add_file(b"filesystems", lambda: b"nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n"
                                             b"\text2\nnodev\thostfs\nnodev\tsysfs\n")
     procfs.add_file(b"mounts", lambda: _mounts(k))
@@ -114,6 +115,20 @@ def _uptime(k):
 def _loadavg(k):
     running = sum(1 for t in k.tasks.values() if t.state == "R")
     return f"0.00 0.00 0.00 {running}/{len(k.tasks)} {k._next_pid - 1}\n".encode()
+
+
+def _proc_stat(k):
+    """/proc/stat (top, vmstat, ps): one CPU, times in USER_HZ ticks since boot."""
+    tick = 10_000_000
+    up = time.monotonic_ns() - k.boot_ns
+    user, system = k.user_ns // tick, k.system_ns // tick
+    idle = max(0, up // tick - user - system)
+    cpu = f"{user} 0 {system} {idle} 0 0 0 0 0 0"
+    running = sum(1 for t in k.tasks.values() if t.state == "R")
+    btime = int(time.time() - up / 1e9)
+    return (f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt {k.sched.switches}\nbtime {btime}\n"
+            f"processes {k._next_pid - 1}\nprocs_running {max(1, running)}\n"
+            f"procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n").encode()
 
 
 def _cpuinfo(k):

@@ -346,7 +346,9 @@ def host_console(kernel, files, claim_session=True, machine=False):
     except (OSError, termios.error):
         return files, None
     f = console.open_file()
-    out = [f, f, f if os.isatty(2) else files[2]]
+    # A booted machine's programs write errors (and prompts) to the console
+    # even when akuma's own stderr is redirected; a single program keeps it.
+    out = [f, f, f if os.isatty(2) or machine else files[2]]
     for old in files[:3]:
         if old is not out[2]:
             old.close()
