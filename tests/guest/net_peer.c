@@ -4,10 +4,9 @@
 //   tcp-sink PORT          accept one connection, read to EOF, write back the byte count
 //   stream BYTES           loopback TCP: a child sends BYTES, the parent reads them
 //   connects N             N loopback TCP connect/accept/close round trips
-//   tcp-send ADDR PORT BYTES  connect, write BYTES of a pseudo-random stream, close;
-//                          print "sent BYTES crc CRC32"
-//   tcp-source PORT BYTES  accept one connection, write BYTES of the same stream, close;
-//                          print "sent BYTES crc CRC32"
+//   tcp-send ADDR PORT BYTES  connect, write BYTES of a pseudo-random stream, shut down
+//                          writes, wait for the peer's EOF; print "sent BYTES crc CRC32"
+//   tcp-source PORT BYTES  accept one connection, then as tcp-send
 //   ifconf                 list interfaces with SIOCGIFCONF, then each one's index and MTU
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -135,7 +134,7 @@ static unsigned crc32_update(unsigned crc, const unsigned char *p, size_t n) {
     return ~crc;
 }
 
-// Write `total` bytes of an LCG stream in writes of varying size, then close.
+// Write `total` bytes of an LCG stream in writes of varying size.
 static int send_stream(int s, long total) {
     static unsigned char out[1 << 16];
     unsigned state = 12345, crc = 0;
@@ -151,6 +150,13 @@ static int send_stream(int s, long total) {
         }
         sent += n;
     }
+    // Then wait for the peer's close: the data is delivered before this
+    // program (and with it `akuma run`'s kernel) exits.
+    CHECK(shutdown(s, SHUT_WR) == 0);
+    char c;
+    ssize_t r = read(s, &c, 1);
+    if (r != 0) perror("read");
+    CHECK(r == 0);
     CHECK(close(s) == 0);
     printf("sent %ld crc %08x\n", total, crc);
     return 0;

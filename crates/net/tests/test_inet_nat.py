@@ -1,4 +1,5 @@
 """The user-mode NAT with real host sockets on 127.0.0.1 only."""
+import os
 import socket
 import threading
 import time
@@ -168,3 +169,47 @@ def test_nat_reassembles_fragmented_guest_datagrams():
         env.pump(lambda: False, 0.05)
         assert env.stack.stats.snmp["Ip"]["FragCreates"] > 0
         assert host.recvfrom(1 << 17)[0] == payload
+
+
+def test_guest_fin_behind_buffered_data_reaches_host_after_all_of_it():
+    """The host reads only once the NAT's receive buffer is full: the
+    guest's FIN then rides on its last data segment, and the NAT must pass
+    every byte of that segment to the host before the EOF (a nested pump once
+    shut the host socket first, and the write after it reset the connection)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 14)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    go = threading.Event()
+    received = bytearray()
+
+    def serve():
+        c, _ = srv.accept()
+        go.wait(60)
+        received.extend(b"".join(iter(lambda: c.recv(1 << 16), b"")))
+        c.close()
+    th = threading.Thread(target=serve)
+    th.start()
+    env = RealClock()
+    s = env.sock(1, flags=F.O_NONBLOCK)
+    with pytest.raises(KernelError):
+        s.connect(("10.0.2.2", srv.getsockname()[1]))
+    assert env.pump(lambda: s.poll_ready()[1])
+    data = os.urandom(16 << 20)      # more than the host's socket buffers take
+    sent = [0]
+
+    def nat_full():
+        while sent[0] < len(data):
+            n = _try(send, s, data[sent[0]:sent[0] + (1 << 16)])
+            if not n:
+                break
+            sent[0] += n
+        flows = list(env.nat.flows.values())
+        return bool(flows) and flows[0].tcb._rcv_space() == 0 and len(s.tcb.sndbuf) > 0
+    assert env.pump(nat_full, 60)
+    s.shutdown(1)
+    go.set()
+    env.pump(lambda: not th.is_alive(), 60)
+    th.join(10)
+    srv.close()
+    assert len(received) == sent[0] and bytes(received) == data[:sent[0]]

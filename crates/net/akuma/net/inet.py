@@ -205,6 +205,7 @@ class TcpSocket(InetSocket):
     # ---- active open
     def _new_tcb(self, laddr):
         mtu = self.stack.lo.mtu if laddr[0] == 127 else self.stack.eth0.mtu
+        mtu = min(mtu, 0xFFFF)         # an IPv4 datagram's limit: lo's MSS is 65495, as Linux's
         t = T.Tcb(self.stack.clock, self._emit,
                   self.stack.isn(self.laddr, self.lport, self.raddr, self.rport),
                   mss=mtu - 40, rcvbuf=max(self.rcvbuf, 1 << 16) * 2,

@@ -37,7 +37,9 @@ class TcpFlow:
         self.remote, self.rport, self.gport = remote, remote_port, guest_port
         self.sock = host_sock
         self.host_eof = False
+        self.host_shut = False         # the guest's FIN passed on
         self.pending_out = b""
+        self._pumping = self._again = False
         self.tcb = T.Tcb(nat.stack.clock, self._emit, random.getrandbits(32),
                          mss=nat.stack.eth0.mtu - 40, rcvbuf=1 << 20, sndbuf=1 << 20,
                          on_event=self._pump)
@@ -50,28 +52,55 @@ class TcpFlow:
 
     # readiness on either side moves data
     def _pump(self):
+        """The Tcb's on_event: also called from inside the Tcb calls made
+        here (recv() reports its own change), so a nested call only asks the
+        running one to go round again; a nested pump once read the next
+        chunk (or saw the FIN and shut the host socket) before the outer one
+        had stored the chunk it had just read, losing or reordering it."""
+        if self.closed:
+            return
+        if self._pumping:
+            self._again = True
+            return
+        self._pumping = True
+        try:
+            self._again = True
+            while self._again and not self.closed:
+                self._again = False
+                self._to_host()
+        finally:
+            self._pumping = False
         if self.closed:
             return
         t = self.tcb
-        # guest -> host
-        if t.recv_available() and not self.pending_out:
-            self.pending_out = t.recv(65536)
-        if self.pending_out:
+        self.nat.watch(self)
+        if t.state == T.CLOSED or (self.host_eof and t.state == T.TIME_WAIT):
+            self.close()
+
+    def _to_host(self):
+        """Guest -> host: what the Tcb received, until the host socket is full."""
+        t = self.tcb
+        while True:
+            if not self.pending_out:
+                if not t.recv_available():
+                    break
+                self.pending_out = t.recv(1 << 18)
             try:
                 n = self.sock.send(self.pending_out)
-                self.pending_out = self.pending_out[n:]
             except BlockingIOError:
-                pass
+                return
             except OSError:
                 t.abort()
-        if t.fin_received and not self.pending_out and not t.recv_available():
+                return
+            self.pending_out = self.pending_out[n:]
+            if self.pending_out:
+                return                      # the host socket is full: EVENT_WRITE
+        if t.fin_received and not self.host_shut:
+            self.host_shut = True
             try:
                 self.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
-        self.nat.watch(self)
-        if t.state == T.CLOSED or (self.host_eof and t.state == T.TIME_WAIT):
-            self.close()
 
     def host_readable(self):
         t = self.tcb

@@ -180,12 +180,13 @@ class Stack:
         iface, hop = r
         self.stats.inc("Ip", "OutRequests")
         self.ip_ident = (self.ip_ident + 1) & 0xFFFF
-        if 20 + len(payload) <= iface.mtu:
+        mtu = min(iface.mtu, 0xFFFF)        # lo's 65536 is more than IPv4 can say
+        if 20 + len(payload) <= mtu:
             self._send_on(iface, hop, P.build_ipv4(src, dst, proto, payload, ttl, self.ip_ident,
                                                    df=df and proto == P.IPPROTO_TCP))
             return True
         # Fragment (UDP/ICMP; TCP never exceeds its MSS).
-        step = (iface.mtu - 20) & ~7
+        step = (mtu - 20) & ~7
         mv = memoryview(payload)
         for off in range(0, len(payload), step):
             piece = mv[off:off + step]
