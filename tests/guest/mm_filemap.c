@@ -111,6 +111,24 @@ static void eof_sigbus(int fd, const char *what) {
     munmap(p, 3 * 4096);
 }
 
+static void shrink_while_mapped(int fd, const char *what) {
+    /* Shrinking a file under a live shared mapping: the tail of the last page
+       reads as zeros and the page past the end is gone (SIGBUS). */
+    ftruncate(fd, 8192);
+    char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    memset(p, 'a', 8192);
+    ftruncate(fd, 100);
+    printf("%s: shrunk under the mapping, byte 99 '%c' byte 200 %d\n", what, p[99], p[200]);
+    if (sigsetjmp(jb, 1) == 0) {
+        volatile char c = p[4096 + 1];
+        (void)c;
+        printf("%s: shrunk page still there\n", what);
+    } else {
+        printf("%s: shrunk page SIGBUS code %d\n", what, bus_code);
+    }
+    munmap(p, 8192);
+}
+
 static void private_cases(int fd, const char *what) {
     ftruncate(fd, 4096);
     pwrite(fd, "original", 8, 0);
@@ -142,6 +160,7 @@ int main(int argc, char **argv) {
     memfd_cases();
     int m = memfd_create("eof", 0);
     eof_sigbus(m, "memfd");
+    shrink_while_mapped(m, "memfd");
     private_cases(m, "memfd");
     if (argc > 1) {
         char path[256];
@@ -151,6 +170,7 @@ int main(int argc, char **argv) {
         shared_between_processes(fd, "file");
         private_cases(fd, "file");
         eof_sigbus(fd, "file");
+        shrink_while_mapped(fd, "file");
         /* Written back on munmap: a fresh descriptor reads it. */
         ftruncate(fd, 4096);
         char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -77,6 +77,16 @@ class PageCache:
         finally:
             self.busy = False
 
+    def shrink(self, size):
+        """The file became ``size`` bytes: pages wholly past it leave every
+        shared mapping (the next access there is SIGBUS) and the cache, and
+        the tail of the last page reads as zeros, as on Linux."""
+        from akuma.mm.vma import drop_file_pages       # (vma imports this module)
+        first = (size + PAGE - 1) // PAGE
+        drop_file_pages(self, first)
+        self.drop_from(first)
+        self.zero_tail(size)
+
     def drop_from(self, index):
         """Forget pages at and after ``index`` (truncation, release)."""
         for i in [i for i in self.pages if i >= index]:

@@ -250,6 +250,15 @@ class OpenFile:
 mapped_files = {}
 
 
+def shrink_mapped(inode, length, old_size):
+    """After truncate(2)/ftruncate(2) of a regular file from ``old_size`` to
+    ``length``: a shrink also takes the pages past the new end out of its
+    shared mappings (the mm's page cache registered in ``mapped_files``)."""
+    cache = mapped_files.get(inode.key) if mapped_files and inode is not None else None
+    if cache is not None and length < old_size:
+        cache.shrink(length)
+
+
 class InodeFile(OpenFile):
     """An open file whose bytes live in its inode (memfs, ext2): positioned
     I/O goes to the inode's read_at/readinto_at/write_at."""

@@ -10,6 +10,7 @@ from akuma.mm import EFault
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 from akuma.vfs import perm
+from akuma.vfs.openfile import shrink_mapped
 
 IOV_MAX = 1024
 F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
@@ -648,9 +649,12 @@ def sys_ftruncate(t, fd, length, *_):
     f = _file(t, fd, writable=True)
     if s64(length) < 0:
         return -EINVAL
-    if f.stat().is_dir:
+    st = f.stat()
+    if st.is_dir:
         return -EISDIR
     f.truncate(length)
+    if st.is_reg:
+        shrink_mapped(getattr(f, "inode", None), length, st.size)
     return 0
 
 

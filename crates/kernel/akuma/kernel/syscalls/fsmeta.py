@@ -23,6 +23,7 @@ from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
 from akuma.kernel.syscalls.fs import (MAX_RW, _dir_of, _file, _gather, _iovecs, fscred,
                                       kill_suid, sys_readv, sys_writev)
 from akuma.kernel.syscalls.registry import syscall
+from akuma.vfs.openfile import shrink_mapped
 
 AT_NO_AUTOMOUNT = 0x800
 AT_STATX_SYNC_TYPE = 0x6000
@@ -425,7 +426,9 @@ def sys_truncate(t, pathname, length, *_):
     if loc.mnt.readonly:
         return -EROFS
     _permission(t, inode.stat(), W_OK)
+    old_size = inode.stat().size
     inode.truncate(length)
+    shrink_mapped(inode, length, old_size)
     if not _root(t):
         kill_suid(Target(loc=loc))
     return 0
