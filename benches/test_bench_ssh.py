@@ -24,18 +24,24 @@ def servers(tmp_path_factory):
     ours = ServerThread(tmp_path_factory.mktemp("akuma-sshd"))
 
     async def handle(process):
-        proc = await asyncio.create_subprocess_shell(process.command, stdin=subprocess.PIPE,
-                                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        await process.redirect(stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
-        status = await proc.wait()
-        await process.stdout.drain()
-        process.exit(status)
+        # Copy by hand: with process.redirect() the exit could overtake the
+        # last of the output and asyncssh closed the channel early (seen as
+        # "Connection to 127.0.0.1 closed by remote host" now and then).
+        proc = await asyncio.create_subprocess_shell(process.command, stdin=subprocess.DEVNULL,
+                                                     stdout=subprocess.PIPE)
+        while True:
+            chunk = await proc.stdout.read(1 << 16)
+            if not chunk:
+                break
+            process.stdout.write(chunk)
+            await process.stdout.drain()
+        process.exit(await proc.wait())
 
     async def start_reference():
         return await asyncssh.create_server(
             asyncssh.SSHServer, "127.0.0.1", 0, server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")],
             authorized_client_keys=ours.client_keys[0] + ".pub", process_factory=handle,
-            encryption_algs=CIPHERS)
+            encryption_algs=CIPHERS, encoding=None)
     reference = ours.run(start_reference())
     yield ours, reference.sockets[0].getsockname()[1]
     reference.close()
