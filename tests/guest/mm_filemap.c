@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 #include <unistd.h>
 
 static sigjmp_buf jb;
@@ -129,6 +131,29 @@ static void shrink_while_mapped(int fd, const char *what) {
     munmap(p, 8192);
 }
 
+static void futex_across_processes(int fd, const char *what) {
+    /* A shared (non-private) futex in a shared file page: the key is the
+       page, so a wake in one process reaches a waiter in another.  The
+       second page has not been touched before the child waits on it. */
+    ftruncate(fd, 8192);
+    unsigned *w = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    unsigned *word = w + 1024;
+    pid_t c = fork();
+    if (c == 0) {
+        while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == 0)
+            syscall(SYS_futex, word, FUTEX_WAIT, 0, NULL, NULL, 0);
+        _exit(*word == 7 ? 0 : 1);
+    }
+    usleep(100000);
+    __atomic_store_n(word, 7, __ATOMIC_SEQ_CST);
+    long woken = syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+    int st;
+    waitpid(c, &st, 0);
+    printf("%s: futex across processes woken=%ld child=%d\n", what, woken,
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    munmap(w, 8192);
+}
+
 static void private_cases(int fd, const char *what) {
     ftruncate(fd, 4096);
     pwrite(fd, "original", 8, 0);
@@ -171,6 +196,7 @@ int main(int argc, char **argv) {
         private_cases(fd, "file");
         eof_sigbus(fd, "file");
         shrink_while_mapped(fd, "file");
+        futex_across_processes(fd, "file");
         /* Written back on munmap: a fresh descriptor reads it. */
         ftruncate(fd, 4096);
         char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

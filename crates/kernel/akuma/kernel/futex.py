@@ -31,10 +31,13 @@ class Futexes:
         vma = aspace.find(uaddr)
         if vma is None:
             raise KernelError(EFAULT)
-        if private or vma.kind != KIND_ANON_SHARED:
+        shared_file = vma.file is not None and vma.file.shared
+        if private or (vma.kind != KIND_ANON_SHARED and not shared_file):
             return (id(aspace), uaddr)
         try:
-            return ("phys", aspace.pt.translate(uaddr, ACCESS_WRITE))
+            # (pages a file mapping's page in first: a futex in a file page
+            # not touched yet is valid)
+            return ("phys", aspace.translate(uaddr, ACCESS_WRITE))
         except EFault:
             raise KernelError(EFAULT) from None
 

@@ -399,6 +399,9 @@ class HostFile(MappedIO, HostFdIO, OpenFile):
 
     @hostcall
     def fsync(self):
+        cache = self._cache()
+        if cache is not None:
+            cache.writeback()       # stores through shared mappings reach the file first
         os.fsync(self.host_fd)
 
     def close(self):
