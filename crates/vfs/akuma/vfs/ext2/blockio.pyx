@@ -13,7 +13,7 @@ which the filesystem calls between operations, so a buffer is never
 replaced under a caller."""
 from posix.unistd cimport pread, pwrite, fsync
 from libc.errno cimport errno, EINTR
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 from akuma.abi import KernelError
@@ -86,6 +86,77 @@ cdef class BlockDev:
                 raise KernelError(EIO, f"ext2: short write at block {n}")
             done += w
         self.writes += 1
+
+    def write_run(self, unsigned long long n, data):
+        """Write whole blocks n, n+1, ... straight to the image (one host write);
+        cached copies of them are dropped (``data`` is the newest contents)."""
+        cdef const unsigned char[:] v = data
+        cdef Py_ssize_t total = v.shape[0]
+        cdef Py_ssize_t cnt = total // self.bsize
+        cdef Py_ssize_t done = 0, w, i
+        cdef long long off = <long long>n * self.bsize
+        cdef const unsigned char *p
+        if self.readonly:
+            raise KernelError(EROFS)
+        if cnt == 0 or total % self.bsize:
+            raise KernelError(EIO, "ext2: partial block in a run write")
+        if n + cnt > self.nblocks:
+            raise KernelError(EIO, f"ext2: blocks {n}+{cnt} past the end of the filesystem")
+        if self.cache:
+            for i in range(cnt):
+                if self.cache.pop(n + i, None) is not None:
+                    self.dirty.discard(n + i)
+        p = &v[0]
+        while done < total:
+            with nogil:
+                w = pwrite(self.fd, p + done, total - done, off + done)
+            if w < 0:
+                if errno == EINTR:
+                    continue
+                raise KernelError(EIO, f"ext2: write error at block {n} (errno {errno})")
+            if w == 0:
+                raise KernelError(EIO, f"ext2: short write at block {n}")
+            done += w
+        self.writes += cnt
+
+    def read_run(self, unsigned long long n, out):
+        """Read whole blocks n, n+1, ... into the writable buffer ``out`` (cached
+        blocks from the cache, the others with one pread per stretch)."""
+        cdef unsigned char[:] v = out
+        cdef Py_ssize_t total = v.shape[0]
+        cdef Py_ssize_t cnt = total // self.bsize
+        cdef Py_ssize_t i = 0, j, done, r, bs = self.bsize
+        cdef unsigned char *p
+        cdef long long off
+        cdef object b
+        if cnt == 0 or total % bs:
+            raise KernelError(EIO, "ext2: partial block in a run read")
+        if n + cnt > self.nblocks:
+            raise KernelError(EIO, f"ext2: blocks {n}+{cnt} past the end of the filesystem")
+        p = &v[0]
+        while i < cnt:
+            b = self.cache.get(n + i) if self.cache else None
+            if b is not None:
+                memcpy(p + i * bs, PyByteArray_AS_STRING(<bytearray>b), bs)
+                i += 1
+                continue
+            j = i + 1
+            while j < cnt and (not self.cache or (n + j) not in self.cache):
+                j += 1
+            done = 0
+            off = <long long>(n + i) * bs
+            while done < (j - i) * bs:
+                with nogil:
+                    r = pread(self.fd, p + i * bs + done, (j - i) * bs - done, off + done)
+                if r < 0:
+                    if errno == EINTR:
+                        continue
+                    raise KernelError(EIO, f"ext2: read error at block {n + i} (errno {errno})")
+                if r == 0:
+                    raise KernelError(EIO, f"ext2: block {n + i} is past the end of the image")
+                done += r
+            self.reads += j - i
+            i = j
 
     cpdef bytearray get(self, unsigned long long n):
         """Block ``n`` (the cached buffer; call put(n, buf) after changing it)."""
@@ -235,3 +306,154 @@ def set_u32(bytearray buf, Py_ssize_t idx, unsigned int value):
     p[1] = (value >> 8) & 0xFF
     p[2] = (value >> 16) & 0xFF
     p[3] = (value >> 24) & 0xFF
+
+
+# -- directory blocks (entries already validated by layout.parse_dir_block when
+# the directory was first read; these only keep the walk bounded) ---------------------------
+cdef inline Py_ssize_t _rec_len_for(Py_ssize_t nl):
+    return (8 + nl + 3) & ~3
+
+
+cdef inline unsigned int _u32(unsigned char *p):
+    return <unsigned int>p[0] | (<unsigned int>p[1] << 8) | (<unsigned int>p[2] << 16) | \
+        (<unsigned int>p[3] << 24)
+
+
+def dir_find_slot(bytearray buf, Py_ssize_t need):
+    """Offset of the first entry of a directory block with ``need`` bytes
+    free after it (or that is unused and large enough), else -1; -2 for a
+    malformed block."""
+    cdef Py_ssize_t bs = PyByteArray_GET_SIZE(buf)
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t off = 0, rec, used
+    while off + 8 <= bs:
+        rec = p[off + 4] | (p[off + 5] << 8)
+        if rec < 12 or off + rec > bs:
+            return -2
+        used = _rec_len_for(p[off + 6]) if _u32(p + off) else 0
+        if rec - used >= need:
+            return off
+        off += rec
+    return -1 if off == bs else -2
+
+
+def dir_max_slack(bytearray buf):
+    """The largest free space of one entry in a directory block (-1: malformed)."""
+    cdef Py_ssize_t bs = PyByteArray_GET_SIZE(buf)
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t off = 0, rec, used, best = 0
+    while off + 8 <= bs:
+        rec = p[off + 4] | (p[off + 5] << 8)
+        if rec < 12 or off + rec > bs:
+            return -1
+        used = _rec_len_for(p[off + 6]) if _u32(p + off) else 0
+        if rec - used > best:
+            best = rec - used
+        off += rec
+    return best if off == bs else -1
+
+
+def dir_find_name(bytearray buf, bytes name):
+    """(offset, offset of the previous entry or -1) of the live entry ``name``
+    in a directory block, or None (also for a malformed block)."""
+    cdef Py_ssize_t bs = PyByteArray_GET_SIZE(buf)
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef const unsigned char *q = name
+    cdef Py_ssize_t nl = len(name)
+    cdef Py_ssize_t off = 0, prev = -1, rec, i
+    while off + 8 <= bs:
+        rec = p[off + 4] | (p[off + 5] << 8)
+        if rec < 12 or off + rec > bs:
+            return None
+        if p[off + 6] == nl and _u32(p + off) and off + 8 + nl <= bs:
+            i = 0
+            while i < nl and p[off + 8 + i] == q[i]:
+                i += 1
+            if i == nl:
+                return off, prev
+        prev = off
+        off += rec
+    return None
+
+
+# -- runs of blocks ----------------------------------------------------------------------
+def zero_run(bytearray bm, Py_ssize_t start, Py_ssize_t end):
+    """How many clear bits from ``start`` on (stopping at ``end``)."""
+    cdef Py_ssize_t limit = PyByteArray_GET_SIZE(bm) * 8
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(bm)
+    cdef Py_ssize_t i = start
+    if end > limit:
+        end = limit
+    if i < 0:
+        return 0
+    while i < end:
+        if (i & 7) == 0 and i + 8 <= end and p[i >> 3] == 0:
+            i += 8
+            continue
+        if (p[i >> 3] >> (i & 7)) & 1:
+            break
+        i += 1
+    return i - start
+
+
+def clear_bits(bytearray bm, Py_ssize_t start, Py_ssize_t end):
+    """Clear bits [start, end); how many of them were set."""
+    cdef Py_ssize_t limit = PyByteArray_GET_SIZE(bm) * 8
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(bm)
+    cdef Py_ssize_t i, n = 0
+    cdef unsigned char m
+    if end > limit:
+        end = limit
+    if start < 0:
+        start = 0
+    for i in range(start, end):
+        m = <unsigned char>(1 << (i & 7))
+        if p[i >> 3] & m:
+            n += 1
+            p[i >> 3] &= ~m
+    return n
+
+
+def u32_run(bytearray buf, Py_ssize_t idx, Py_ssize_t maxn):
+    """(value, n): entry ``idx`` of an indirect block and how many entries
+    from it on continue it (v, v+1, v+2... or 0, 0, 0...), at most ``maxn``."""
+    cdef Py_ssize_t cnt = PyByteArray_GET_SIZE(buf) // 4
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef unsigned int v, w
+    cdef Py_ssize_t n = 1
+    if idx < 0 or idx >= cnt or maxn < 1:
+        raise KernelError(EIO, "ext2: indirect index out of range")
+    v = _u32(p + idx * 4)
+    while n < maxn and idx + n < cnt:
+        w = _u32(p + (idx + n) * 4)
+        if v == 0:
+            if w != 0:
+                break
+        elif w != v + n:
+            break
+        n += 1
+    return v, n
+
+
+def set_u32_run(bytearray buf, Py_ssize_t idx, unsigned int first, Py_ssize_t n):
+    """Entries idx..idx+n-1 of an indirect block = first, first+1, ..."""
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t i
+    cdef unsigned int v
+    if idx < 0 or n < 0 or (idx + n) * 4 > PyByteArray_GET_SIZE(buf):
+        raise KernelError(EIO, "ext2: indirect index out of range")
+    for i in range(n):
+        v = first + <unsigned int>i
+        p[(idx + i) * 4] = v & 0xFF
+        p[(idx + i) * 4 + 1] = (v >> 8) & 0xFF
+        p[(idx + i) * 4 + 2] = (v >> 16) & 0xFF
+        p[(idx + i) * 4 + 3] = (v >> 24) & 0xFF
+
+
+def u32_list(bytearray buf, Py_ssize_t start, Py_ssize_t end):
+    """Entries [start, end) of an indirect block as a list."""
+    cdef unsigned char *p = <unsigned char *>PyByteArray_AS_STRING(buf)
+    cdef Py_ssize_t i
+    if start < 0 or end * 4 > PyByteArray_GET_SIZE(buf):
+        raise KernelError(EIO, "ext2: indirect index out of range")
+    return [_u32(p + i * 4) for i in range(start, end)]

@@ -10,7 +10,10 @@ Every public operation runs under ``op``: it writes the inodes, group
 descriptors and superblock it changed into the block cache when the
 outermost call returns, and turns any stray exception into KernelError(EIO)
 (set STRICT = True to see the original exception, as the tests do).  Data
-reaches the image at sync()/fsync()/unmount() (or when the cache is full)."""
+reaches the image at sync()/fsync()/unmount() (or when the cache is full),
+except whole-block runs of file data: ``map_run`` maps (or allocates) them
+contiguously and the file code writes/reads them with one host call."""
+import collections
 import fcntl as _hfcntl
 import functools
 import logging
@@ -26,7 +29,9 @@ from akuma.abi import stat as st
 from akuma.abi.errors import EBUSY, EINVAL, EIO, ENOSPC, EROFS
 
 from akuma.vfs.ext2 import layout as L
-from akuma.vfs.ext2.blockio import BlockDev, find_zero_bit, get_u32, is_zero, set_u32
+from akuma.vfs.ext2.blockio import (BlockDev, clear_bits, find_zero_bit, get_u32, is_zero,
+                                   set_bits, set_u32, set_u32_run, u32_list, u32_run,
+                                   zero_run)
 from akuma.vfs.inode import FileSystem
 
 log = logging.getLogger("akuma.vfs.ext2")
@@ -98,6 +103,10 @@ class Ext2Fs(FileSystem):
         # ino -> live inode object; weak: the VFS's references (Locs, open files)
         # keep an inode alive, dirty ones stay in _dirty_inodes until written
         self._icache = weakref.WeakValueDictionary()
+        # and the most recently used ones held strongly: guest paths are walked
+        # afresh at every call (cwd is a path), so without this a directory's
+        # parsed entries and a file's block map would be rebuilt per syscall
+        self._recent = collections.OrderedDict()
         self._dirty_inodes = set()
         self._dirty_groups = set()
         self._sb_dirty = False
@@ -242,6 +251,21 @@ class Ext2Fs(FileSystem):
             self.error(f"{what}: block {b} is not a valid data block")
         return b
 
+    def run_hits_meta(self, b, n):
+        """Some block of [b, b + n) is outside the data area or is metadata."""
+        if n <= 0:
+            return False
+        e = b + n
+        if b < self.fdb or e > self.nblocks:
+            return True
+        for g in range(self.group_of_block(b), self.group_of_block(e - 1) + 1):
+            meta_end, bb, ib, it, it_end = self._meta[g]
+            start = self.fdb + g * self.bpg
+            if (b < meta_end and e > start) or b <= bb < e or b <= ib < e or \
+                    (b < it_end and e > it):
+                return True
+        return False
+
     def valid_data_block(self, b):
         return self.fdb <= b < self.nblocks and not self.is_meta(b)
 
@@ -293,8 +317,9 @@ class Ext2Fs(FileSystem):
             self.write_inode(self._dirty_inodes.pop())
         while self._dirty_groups:
             self._write_group(self._dirty_groups.pop())
-        if self._sb_dirty:
-            self._write_super()
+        # the superblock (free counts, features) goes to the cache at sync,
+        # fsync and unmount only: building it after every allocation was a
+        # tenth of the time of a create/unlink loop
         self.bdev.trim()
 
     # -- inodes ----------------------------------------------------------------------------
@@ -308,20 +333,23 @@ class Ext2Fs(FileSystem):
     def read_raw_inode(self, ino):
         blk, off = self.inode_loc(ino)
         buf = self.bdev.get(blk)
-        return L.parse(L.INODE_C, buf[off:off + L.GOOD_OLD_INODE_SIZE], f"inode {ino}")
+        if off + L.GOOD_OLD_INODE_SIZE > len(buf):
+            self.error(f"inode {ino}: crosses its block")
+        return L.parse_inode(buf, off)
 
     def write_inode(self, inode):
         if inode.freed_ino:
             return
         blk, off = self.inode_loc(inode.ino)
         buf = self.bdev.get(blk)
-        buf[off:off + L.GOOD_OLD_INODE_SIZE] = L.build(L.INODE_C, inode.r, f"inode {inode.ino}")
+        L.pack_inode_into(buf, off, inode.r)
         self.bdev.put(blk, buf)
 
     def iget(self, ino, what="entry"):
         """The inode object for ``ino`` (validated; cached while in use)."""
         inode = self._icache.get(ino)
         if inode is not None:
+            self._keep(inode)
             return inode
         from akuma.vfs.ext2.inode import inode_class
         if ino < L.ROOT_INO or (ino < self.first_ino and ino != L.ROOT_INO):
@@ -350,7 +378,21 @@ class Ext2Fs(FileSystem):
             self.error(f"inode {ino}: extended attribute block {r.i_file_acl} invalid")
         inode = inode_class(kind)(self, ino, r)
         self._icache[ino] = inode
+        self._keep(inode)
         return inode
+
+    RECENT_INODES = 2048
+
+    def _keep(self, inode):
+        recent = self._recent
+        ino = inode.ino
+        if recent.get(ino) is inode:
+            recent.move_to_end(ino)
+            return
+        recent[ino] = inode
+        recent.move_to_end(ino)
+        if len(recent) > self.RECENT_INODES:
+            recent.popitem(last=False)
 
     def new_inode(self, mode, uid, gid, parent):
         """Allocate and initialise an inode near ``parent`` (a directory inode)."""
@@ -361,7 +403,7 @@ class Ext2Fs(FileSystem):
         buf = self.bdev.get(blk)
         buf[off:off + self.isz] = bytes(self.isz)
         self.bdev.put(blk, buf)
-        r = L.INODE_C.parse(bytes(L.GOOD_OLD_INODE_SIZE))
+        r = L.parse_inode(bytes(L.GOOD_OLD_INODE_SIZE))
         t = now_s()
         r.i_mode = mode & 0xFFFF
         r.i_uid, r.l_i_uid_high = uid & 0xFFFF, (uid >> 16) & 0xFFFF
@@ -372,6 +414,7 @@ class Ext2Fs(FileSystem):
         r.i_block = [0] * L.N_BLOCKS
         inode = inode_class(mode & st.S_IFMT)(self, ino, r)
         self._icache[ino] = inode
+        self._keep(inode)
         inode.dirty()
         return inode
 
@@ -396,6 +439,8 @@ class Ext2Fs(FileSystem):
         self.free_inode(inode.ino, inode.is_dir)
         inode.freed_ino = True
         self._icache.pop(inode.ino, None)
+        if self._recent.get(inode.ino) is inode:
+            del self._recent[inode.ino]
 
     def _release_xattr(self, b):
         if not self.valid_data_block(b):
@@ -453,6 +498,61 @@ class Ext2Fs(FileSystem):
             self._sb_dirty = True
             return b
         raise KernelError(ENOSPC)
+
+    def alloc_run(self, goal, want):
+        """Up to ``want`` free blocks in a row, from ``goal`` if it is free:
+        (first block, count >= 1)."""
+        self.write_check()
+        if not self.fdb <= goal < self.nblocks:
+            goal = self.fdb
+        g0 = self.group_of_block(goal)
+        for k in range(self.ngroups + 1):
+            g = (g0 + k) % self.ngroups
+            gd = self.gds[g]
+            if gd.bg_free_blocks_count == 0:
+                continue
+            start, end = self.group_range(g)
+            nb = end - start
+            bm = self.bdev.get(gd.bg_block_bitmap)
+            s = goal - start if k == 0 and start <= goal < end else 0
+            bit = find_zero_bit(bm, s, nb)
+            if bit < 0 and s:
+                bit = find_zero_bit(bm, 0, s)
+            if bit < 0:
+                continue
+            got = zero_run(bm, bit, min(nb, bit + want))
+            got = max(1, min(got, want, gd.bg_free_blocks_count))
+            b = start + bit
+            if self.run_hits_meta(b, got):
+                self.error(f"group {g}: block bitmap marks metadata in {b}+{got} free")
+            set_bits(bm, bit, bit + got)
+            self.bdev.put(gd.bg_block_bitmap, bm)
+            gd.bg_free_blocks_count -= got
+            self.sb.s_free_blocks_count = max(0, self.sb.s_free_blocks_count - got)
+            self._dirty_groups.add(g)
+            self._sb_dirty = True
+            return b, got
+        raise KernelError(ENOSPC)
+
+    def free_run(self, b, n):
+        """Give back blocks [b, b + n) (all in one group, all valid data
+        blocks); how many were actually in use."""
+        g = self.group_of_block(b)
+        gd = self.gds[g]
+        start, end = self.group_range(g)
+        bm = self.bdev.get(gd.bg_block_bitmap)
+        freed = clear_bits(bm, b - start, b - start + n)
+        if freed != n:
+            self.errors_seen = True
+        if freed:
+            self.bdev.put(gd.bg_block_bitmap, bm)
+            gd.bg_free_blocks_count = min(end - start, gd.bg_free_blocks_count + freed)
+            self.sb.s_free_blocks_count = min(self.nblocks, self.sb.s_free_blocks_count + freed)
+            self._dirty_groups.add(g)
+            self._sb_dirty = True
+        for i in range(n):
+            self.bdev.forget(b + i)
+        return freed
 
     def free_block(self, b):
         """Give block ``b`` back; False (and nothing done) for an invalid
@@ -605,6 +705,73 @@ class Ext2Fs(FileSystem):
                 b = self.check_data_block(child, what)
         return (b, new) if alloc else b
 
+    def map_run(self, inode, lblk, maxn, alloc=False):
+        """(pblk, n, new): logical blocks lblk .. lblk+n-1 (1 <= n <= maxn) are
+        physical pblk .. pblk+n-1, or all holes (pblk 0; only without
+        ``alloc``).  With ``alloc`` holes get blocks (new=True: their contents
+        are not initialised, the caller writes every one of them)."""
+        r = inode.r
+        what = f"inode {inode.ino} block {lblk}"
+        if lblk < L.NDIR_BLOCKS:
+            bl = r.i_block
+            cap = min(L.NDIR_BLOCKS - lblk, maxn)
+            b = bl[lblk]
+            n = 1
+            if b:
+                while n < cap and bl[lblk + n] == b + n:
+                    n += 1
+                if self.run_hits_meta(b, n):
+                    self.error(f"{what}: blocks {b}+{n} are not valid data blocks")
+                return b, n, False
+            while n < cap and bl[lblk + n] == 0:
+                n += 1
+            if not alloc:
+                return 0, n, False
+            b, got = self.alloc_run(inode.goal(), n)
+            for i in range(got):
+                bl[lblk + i] = b + i
+            inode.add_blocks(got, b + got - 1)
+            return b, got, True
+        slot, idxs = self._path(lblk)
+        b = r.i_block[slot]
+        if b == 0:
+            if not alloc:
+                return 0, min(maxn, self.lookup_block(inode, lblk)[1]), False
+            b = self.alloc_block(inode.goal())
+            r.i_block[slot] = b
+            inode.add_blocks(1, b)
+            self.bdev.zero(b)
+        else:
+            self.check_data_block(b, what)
+        for idx in idxs[:-1]:
+            buf = self.bdev.get(b)
+            child = get_u32(buf, idx)
+            if child == 0:
+                if not alloc:
+                    return 0, min(maxn, self.lookup_block(inode, lblk)[1]), False
+                child = self.alloc_block(inode.goal())
+                set_u32(buf, idx, child)
+                self.bdev.put(b, buf)
+                inode.add_blocks(1, child)
+                self.bdev.zero(child)
+                b = child
+            else:
+                b = self.check_data_block(child, what)
+        idx = idxs[-1]
+        buf = self.bdev.get(b)
+        v, n = u32_run(buf, idx, min(maxn, self.apb - idx))
+        if v:
+            if self.run_hits_meta(v, n):
+                self.error(f"{what}: blocks {v}+{n} are not valid data blocks")
+            return v, n, False
+        if not alloc:
+            return 0, n, False
+        pb, got = self.alloc_run(inode.goal(), n)
+        set_u32_run(buf, idx, pb, got)
+        self.bdev.put(b, buf)
+        inode.add_blocks(got, pb + got - 1)
+        return pb, got, True
+
     def truncate_blocks(self, inode, keep):
         """Free every block of ``inode`` at logical index >= ``keep`` and the
         indirect blocks left empty.  Each indirect block is visited once (a
@@ -649,6 +816,33 @@ class Ext2Fs(FileSystem):
         span = self.apb ** (level - 1)
         first = max(0, (keep - base) // span)
         changed = False
+        if level == 1:
+            vals = u32_list(buf, first, self.apb)
+            i, m = 0, len(vals)
+            while i < m:
+                p = vals[i]
+                if p == 0:
+                    i += 1
+                    continue
+                j = i + 1          # a run of consecutive blocks in one group
+                g = self.group_of_block(p)
+                gend = self.group_range(g)[1] if 0 <= g < self.ngroups else 0
+                while j < m and vals[j] == p + (j - i) and vals[j] < gend:
+                    j += 1
+                k = j - i
+                if k > 1 and not self.run_hits_meta(p, k) and \
+                        not any(q in visited for q in range(p, p + k)):
+                    visited.update(range(p, p + k))
+                    inode.add_blocks(-self.free_run(p, k))
+                else:
+                    for q in vals[i:j]:
+                        self._drop(inode, q, visited)
+                buf[(first + i) * 4:(first + j) * 4] = bytes(k * 4)
+                changed = True
+                i = j
+            if changed:
+                self.bdev.put(b, buf)
+            return is_zero(buf)
         for i in range(first, self.apb):
             p = get_u32(buf, i)
             if p == 0:
@@ -722,6 +916,7 @@ class Ext2Fs(FileSystem):
             self.closed = True
             self.bdev.clear()
             self._icache.clear()
+            self._recent.clear()
             try:
                 os.close(self.fd)
             except OSError:

@@ -15,6 +15,7 @@ from akuma.abi.errors import (EEXIST, EFBIG, EINVAL, EISDIR, EMLINK, ENAMETOOLON
                               ENOSPC, ENOTDIR, ENOTEMPTY, ENXIO, EPERM, EXDEV)
 
 from akuma.vfs.ext2 import layout as L
+from akuma.vfs.ext2.blockio import dir_find_name, dir_find_slot, dir_max_slack
 from akuma.vfs.ext2.fs import op
 from akuma.vfs.inode import Inode
 from akuma.vfs.openfile import InodeFile, OpenFile
@@ -22,6 +23,7 @@ from akuma.vfs.path import check_name
 
 _NS = 1_000_000_000
 _IBLOCK = struct.Struct("<15I")
+_DHEAD = struct.Struct("<IHBB")
 
 
 def _secs(ns):
@@ -231,32 +233,53 @@ class Ext2File(Ext2Inode):
         size = self.size
         if n <= 0 or off >= size:
             return b""
-        n = min(n, size - off)
-        fs = self.fs
-        bs = fs.bs
-        out = bytearray(n)
-        pos, end = off, off + n
-        get = fs.bdev.get
-        while pos < end:
-            lblk, boff = divmod(pos, bs)
-            pb, count = fs.lookup_block(self, lblk)
-            if pb:
-                k = min(bs - boff, end - pos)
-                out[pos - off:pos - off + k] = get(pb)[boff:boff + k]
-            else:                        # a hole: zeros already, skip its whole range
-                k = min(count * bs - boff, end - pos)
-            pos += k
-        return bytes(out)
+        out = bytearray(min(n, size - off))
+        k = self._read_into(memoryview(out), off)
+        return bytes(out[:k]) if k < len(out) else bytes(out)
 
+    @op
     def readinto_at(self, views, off):
         total = 0
         for v in views:
-            data = self.read_at(len(v), off + total)
-            v[:len(data)] = data
-            total += len(data)
-            if len(data) < len(v):
+            mv = memoryview(v)
+            if mv.format != "B" or mv.ndim != 1:
+                mv = mv.cast("B")
+            k = self._read_into(mv, off + total)
+            total += k
+            if k < len(mv):
                 break
         return total
+
+    def _read_into(self, mv, off):
+        """Fill ``mv`` from ``off`` (up to the end of the file): whole blocks
+        a physically contiguous run at a time, straight into ``mv``."""
+        size = self.size
+        if off >= size:
+            return 0
+        n = min(len(mv), size - off)
+        fs = self.fs
+        bs = fs.bs
+        bdev = fs.bdev
+        done = 0
+        while done < n:
+            pos = off + done
+            lblk, boff = divmod(pos, bs)
+            if boff == 0 and n - done >= bs:
+                pb, cnt, _new = fs.map_run(self, lblk, (n - done) // bs)
+                k = cnt * bs
+                if pb:
+                    bdev.read_run(pb, mv[done:done + k])
+                else:
+                    mv[done:done + k] = bytes(k)
+            else:
+                k = min(bs - boff, n - done)
+                pb, _cnt, _new = fs.map_run(self, lblk, 1)
+                if pb:
+                    mv[done:done + k] = bdev.get(pb)[boff:boff + k]
+                else:
+                    mv[done:done + k] = bytes(k)
+            done += k
+        return done
 
     @op
     def write_at(self, data, off):
@@ -278,6 +301,17 @@ class Ext2File(Ext2Inode):
                 pos = off + done
                 lblk, boff = divmod(pos, bs)
                 k = min(bs - boff, n - done)
+                if k == bs and n - done >= 2 * bs:
+                    # whole blocks: map (allocate) a contiguous run, one host write
+                    try:
+                        pb, cnt, _new = fs.map_run(self, lblk, (n - done) // bs, alloc=True)
+                    except KernelError as e:
+                        if e.errno == ENOSPC and done:
+                            break
+                        raise
+                    fs.bdev.write_run(pb, mv[done:done + cnt * bs])
+                    done += cnt * bs
+                    continue
                 try:
                     pb, new = fs.bmap(self, lblk, alloc=True)
                 except KernelError as e:
@@ -334,6 +368,8 @@ class Ext2Dir(Ext2Inode):
     def __init__(self, fs, ino, r):
         super().__init__(fs, ino, r)
         self._dents = None        # name -> (ino, file_type), all entries incl. . and ..
+        self._where = {}          # name -> logical block of its entry
+        self._slack = []          # logical block -> largest free space in it
         self.dead = False         # removed (rmdir / replaced by rename)
 
     # -- reading ---------------------------------------------------------------------------
@@ -350,16 +386,40 @@ class Ext2Dir(Ext2Inode):
         return L.parse_dir_block(buf, fs.bs, fs.ninodes, f"directory {self.ino} block {lb}")
 
     def _scan(self):
+        """name -> (ino, file_type), built on first use and kept in step with
+        every change; alongside it ``_where`` (name -> logical block of its
+        entry) and ``_slack`` (per block: the largest free space of one entry),
+        so lookup, create and remove touch one block, not the whole directory."""
         if self._dents is None:
             if self.dead:
                 return {}
-            d = {}
+            d, where, slack = {}, {}, []
             for lb, _pb, buf in self._blocks():
-                for _off, ino, _rec, name, ft in self._parse(lb, buf):
-                    if ino:
-                        d.setdefault(name, (ino, ft))
+                best = 0
+                for _off, ino, rec, name, _ft in self._parse(lb, buf):
+                    used = L.rec_len_for(len(name)) if ino else 0
+                    if rec - used > best:
+                        best = rec - used
+                    if ino and name not in d:
+                        d[name] = (ino, _ft)
+                        where[name] = lb
+                slack.append(best)
+            self._where, self._slack = where, slack
             self._dents = d
         return self._dents
+
+    def _block(self, lb):
+        fs = self.fs
+        pb = fs.bmap(self, lb)
+        if not pb:
+            fs.error(f"directory {self.ino}: hole at block {lb}")
+        return pb, fs.bdev.get(pb)
+
+    def _reslack(self, lb, buf):
+        s = dir_max_slack(buf)
+        if s < 0:
+            self.fs.error(f"directory {self.ino} block {lb}: damaged entries")
+        self._slack[lb] = s
 
     @op
     def lookup(self, name):
@@ -401,66 +461,82 @@ class Ext2Dir(Ext2Inode):
 
     def _add_entry(self, name, inode):
         fs = self.fs
+        self._scan()
         need = L.rec_len_for(len(name))
         ft = self._ft(inode)
-        placed = False
-        for lb, pb, buf in self._blocks():
-            for off, ino, rec, ename, eft in self._parse(lb, buf):
-                used = L.rec_len_for(len(ename)) if ino else 0
-                if rec - used >= need:
-                    if ino:
-                        L.put_dirent(buf, off, ino, used, ename, eft)
-                        off, rec = off + used, rec - used
-                    L.put_dirent(buf, off, inode.ino, rec, name, ft)
-                    fs.bdev.put(pb, buf)
-                    placed = True
-                    break
-            if placed:
-                break
-        if not placed:
+        slack = self._slack
+        placed = -1
+        for lb, free in enumerate(slack):
+            if free < need:
+                continue
+            pb, buf = self._block(lb)
+            off = dir_find_slot(buf, need)
+            if off == -2:
+                fs.error(f"directory {self.ino} block {lb}: damaged entries")
+            if off < 0:                      # stale figure: fix it and go on
+                self._reslack(lb, buf)
+                continue
+            ino, rec, nl, eft = _DHEAD.unpack_from(buf, off)
+            if ino:
+                used = L.rec_len_for(nl)
+                _DHEAD.pack_into(buf, off, ino, used, nl, eft)
+                off, rec = off + used, rec - used
+            L.put_dirent(buf, off, inode.ino, rec, name, ft)
+            fs.bdev.put(pb, buf)
+            self._reslack(lb, buf)
+            placed = lb
+            break
+        if placed < 0:
             lb = self.r.i_size // fs.bs
             pb, _new = fs.bmap(self, lb, alloc=True)
             buf = bytearray(fs.bs)
             L.put_dirent(buf, 0, inode.ino, fs.bs, name, ft)
             fs.bdev.put(pb, buf)
             self.set_size(self.r.i_size + fs.bs)
-        if self._dents is not None:
-            self._dents[name] = (inode.ino, ft)
+            slack.append(fs.bs - need)
+            placed = lb
+        if name not in self._dents:
+            self._where[name] = placed
+        self._dents[name] = (inode.ino, ft)
         self._changed()
+
+    def _find(self, name):
+        """(lb, pb, buf, off, prev) of the live entry ``name``."""
+        self._scan()
+        lb = self._where.get(name)
+        if lb is None:
+            raise KernelError(ENOENT)
+        pb, buf = self._block(lb)
+        hit = dir_find_name(buf, name)
+        if hit is None:
+            self.fs.error(f"directory {self.ino}: entry {name!r} not in block {lb}")
+        return lb, pb, buf, hit[0], hit[1]
 
     def _remove_entry(self, name):
         fs = self.fs
-        for lb, pb, buf in self._blocks():
-            prev = None
-            for ent in self._parse(lb, buf):
-                off, ino, rec, ename, eft = ent
-                if ino and ename == name:
-                    if prev is not None:
-                        poff, pino, prec, pname, pft = prev
-                        L.put_dirent(buf, poff, pino, prec + rec, pname, pft)
-                    else:
-                        L.put_dirent(buf, off, 0, rec, ename, eft)
-                    fs.bdev.put(pb, buf)
-                    if self._dents is not None:
-                        self._dents.pop(name, None)
-                    self._changed()
-                    return ino
-                prev = ent
-        raise KernelError(ENOENT)
+        lb, pb, buf, off, prev = self._find(name)
+        ino, rec, nl, eft = _DHEAD.unpack_from(buf, off)
+        if prev >= 0:
+            pino, prec, pnl, pft = _DHEAD.unpack_from(buf, prev)
+            _DHEAD.pack_into(buf, prev, pino, prec + rec, pnl, pft)
+        else:
+            _DHEAD.pack_into(buf, off, 0, rec, nl, eft)
+        fs.bdev.put(pb, buf)
+        self._reslack(lb, buf)
+        del self._dents[name]
+        del self._where[name]
+        self._changed()
+        return ino
 
     def _set_entry(self, name, inode):
         fs = self.fs
         ft = self._ft(inode)
-        for lb, pb, buf in self._blocks():
-            for off, ino, rec, ename, _eft in self._parse(lb, buf):
-                if ino and ename == name:
-                    L.put_dirent(buf, off, inode.ino, rec, ename, ft)
-                    fs.bdev.put(pb, buf)
-                    if self._dents is not None:
-                        self._dents[name] = (inode.ino, ft)
-                    self._changed()
-                    return
-        raise KernelError(ENOENT)
+        lb, pb, buf, off, _prev = self._find(name)
+        _ino, rec, nl, _eft = _DHEAD.unpack_from(buf, off)
+        _DHEAD.pack_into(buf, off, inode.ino, rec, nl, ft)
+        fs.bdev.put(pb, buf)
+        self._dents[name] = (inode.ino, ft)
+        self._changed()
 
     def _check_new(self, name):
         self.fs.write_check()
@@ -596,7 +672,7 @@ class Ext2Dir(Ext2Inode):
     def _kill_dir(self, d):
         d.nlink = 0
         d.dead = True
-        d._dents = {}
+        d._dents, d._where = {}, {}
         d.touch(m=False)
         d.maybe_release()
 
