@@ -34,17 +34,22 @@ def install_keys(image, pubkey_text):
 
 class BootedSystem:
     """`akuma --image IMG -p PORT:22` in a subprocess; stdin stays open (the
-    console shell would power off at EOF); ``stop()`` powers it off."""
+    console shell would power off at EOF); ``stop()`` powers it off.
+    ``extra_args`` go on akuma's command line; ``prepare(image)`` runs on the
+    image copy before the boot."""
 
-    def __init__(self, tmp, image=None):
+    def __init__(self, tmp, image=None, extra_args=(), prepare=None):
         self.tmp = str(tmp)
         self.image = image or sysimage.fresh_copy(os.path.join(self.tmp, "root.img"))
         self.key = make_key(self.tmp)
         with open(self.key + ".pub", "rb") as f:
             install_keys(self.image, f.read())
+        if prepare is not None:
+            prepare(self.image)         # e.g. `akuma -c` on the image before the boot
         self.port = free_port()
         self.log = open(os.path.join(self.tmp, "akuma.log"), "wb")
-        self.proc = subprocess.Popen(AKUMA + ["--image", self.image, "-p", f"{self.port}:22"],
+        self.proc = subprocess.Popen(AKUMA + ["--image", self.image, "-p", f"{self.port}:22",
+                                              *extra_args],
                                      stdin=subprocess.PIPE, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=test_env(TERM="dumb"))
         self._wait_ready()

@@ -1,14 +1,20 @@
 """The kernel's SSH server on a booted test image, with the OpenSSH client:
-exec sessions, a refused key, scp and sftp against the image's VFS,
-concurrent sessions.  (PTY sessions: test_ssh_kernel_pty.py.)"""
+exec sessions, a refused key, scp and sftp against the image's VFS, 64
+concurrent sessions, ssh -L / -W (direct-tcpip) to a guest server and ssh -R
+(tcpip-forward) to a host server.  (PTY sessions: test_ssh_kernel_pty.py;
+passwords: test_ssh_kernel_password.py.)"""
 import concurrent.futures
+import hashlib
 import os
 import shutil
+import socket
 import subprocess
+import threading
+import time
 
 import pytest
 
-from sshguest import BootedSystem, make_key
+from sshguest import BootedSystem, free_port, make_key
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
 
@@ -110,13 +116,19 @@ def test_sftp_batch(system, tmp_path):
     assert check.stdout.decode().splitlines() == ["b.txt 600 user", "b.txt", "hello sftp"]
 
 
+CONCURRENT = 64     # the issue's figure: 64 OpenSSH clients at once
+
+
 def test_concurrent_sessions(system):
+    """64 `ssh host CMD` at once, each with its own command, output, stderr
+    and exit status."""
     def one(i):
-        return system.ssh(f"echo session-{i}; exit {i % 7}")
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(one, range(16)))
+        return system.ssh(f"echo session-{i}; echo err-{i} >&2; exit {i % 7}", timeout=120)
+    with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
+        results = list(pool.map(one, range(CONCURRENT)))
     for i, got in enumerate(results):
-        assert (got.returncode, got.stdout) == (i % 7, f"session-{i}\n".encode()), got.stderr
+        assert (got.returncode, got.stdout, got.stderr) == \
+            (i % 7, f"session-{i}\n".encode(), f"err-{i}\n".encode()), got.stderr
 
 
 def test_bulk_output(system):
@@ -128,3 +140,99 @@ def test_login_and_drop_are_logged(system):
     log = system.read_log()
     assert "ssh: user logged in from" in log
     assert "closed by the client" in log
+
+
+def _forward_until_ready(system, local_port, connect_and_talk, deadline=60):
+    """Retry ``connect_and_talk`` until the guest end is listening."""
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            return connect_and_talk()
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.3)
+
+
+def test_local_forward_reaches_a_guest_server(system, tmp_path):
+    """ssh -L: a host client, through the tunnel (direct-tcpip), to busybox
+    nc listening on guest 127.0.0.1:7000."""
+    server = subprocess.Popen(system.ssh_args() + [
+        "printf from-guest | nc -l -p 7000 > /tmp/nc-got; echo status=$?"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    local = free_port()
+    tunnel = subprocess.Popen(system.ssh_args("user", None, "-N", "-o", "ExitOnForwardFailure=yes",
+                                              "-L", f"{local}:127.0.0.1:7000"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL)
+    payload = os.urandom(100_000)
+
+    def talk():
+        with socket.create_connection(("127.0.0.1", local), timeout=30) as s:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while chunk := s.recv(65536):
+                got += chunk
+        if got != b"from-guest":         # the channel opened before nc listened
+            raise ConnectionError(got)
+        return got
+
+    try:
+        assert _forward_until_ready(system, local, talk) == b"from-guest"
+        out, err = server.communicate(timeout=60)
+        assert (server.returncode, out) == (0, b"status=0\n"), err
+    finally:
+        tunnel.terminate()
+        tunnel.wait(30)
+        server.kill()
+        server.wait()
+    got = system.ssh("sha256sum < /tmp/nc-got")
+    assert got.stdout.split()[0].decode() == hashlib.sha256(payload).hexdigest()
+
+
+def test_direct_tcpip_to_a_closed_port_is_refused(system):
+    """ssh -W to a guest port nobody listens on: the open fails, the
+    connection stays usable."""
+    got = subprocess.run(system.ssh_args("user", None, "-W", "127.0.0.1:7999"), capture_output=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert got.returncode == 255
+    assert b"forwarding failed" in got.stderr, got.stderr
+    assert system.ssh("echo still-serving").stdout == b"still-serving\n"
+
+
+def test_remote_forward_reaches_a_host_server(system):
+    """ssh -R: a guest client (busybox nc) to guest port 7100, forwarded
+    (tcpip-forward, forwarded-tcpip) to a server on the host's 127.0.0.1."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    seen = []
+
+    def serve():
+        for _ in range(2):
+            conn, _addr = listener.accept()
+            with conn:
+                data = b""
+                while not data.endswith(b"\n"):
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                seen.append(data)
+                conn.sendall(b"host-says:" + data.upper())
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        host_port = listener.getsockname()[1]
+        got = system.ssh("echo ping-1 | nc 127.0.0.1 7100; echo ping-2 | nc 127.0.0.1 7100",
+                         options=("-o", "ExitOnForwardFailure=yes",
+                                  "-R", f"7100:127.0.0.1:{host_port}"))
+        assert got.returncode == 0, got.stderr
+        assert got.stdout == b"host-says:PING-1\nhost-says:PING-2\n"
+        assert seen == [b"ping-1\n", b"ping-2\n"]
+    finally:
+        listener.close()
+    # the listener went away with the connection that asked for it
+    got = system.ssh("echo x | nc 127.0.0.1 7100; echo status=$?")
+    assert got.stdout == b"status=1\n", (got.stdout, got.stderr)

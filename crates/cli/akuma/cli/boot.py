@@ -169,16 +169,17 @@ def _warn(msg):
     print(msg, file=sys.stderr)
 
 
-def _start_ssh(kernel, log):
+def _start_ssh(kernel, log, password_auth=False):
     """The kernel's SSH server on guest port 22 (host 2222 by the default
-    forward); a failure is a warning, never a failed boot."""
+    forward); a failure is a warning, never a failed boot.  Password auth
+    (against /etc/shadow) only with --ssh-password-auth."""
     from akuma.ssh import kernelservice
     try:
-        kernelservice.start(kernel)
+        kernelservice.start(kernel, **({"password_auth": True} if password_auth else {}))
     except (KernelError, OSError) as e:
         _warn(f"akuma: ssh: cannot listen on guest port 22: {_why(e)}")
         return
-    log("ssh: listening on guest port 22")
+    log("ssh: listening on guest port 22" + (" (password auth on)" if password_auth else ""))
 
 
 def _run(opts, vfs, log):
@@ -196,9 +197,11 @@ def _run(opts, vfs, log):
     forwarded = publish(kernel, kernel.port_forwards, _warn, defaults=BOOT_DEFAULTS)
     if forwarded:
         log("forwarding " + ", ".join(f"{a}:{port}->{g}/{p}" for (a, _, g, p), port in forwarded))
+    from akuma.net.service import start_dhcp
+    start_dhcp(kernel, log)             # eth0 configured by the NAT's DHCP server
     _kernels[id(vfs)] = kernel
     if opts.shell_command is None:
-        _start_ssh(kernel, log)         # issue 9: sshd on guest port 22
+        _start_ssh(kernel, log, getattr(opts, "ssh_password_auth", False))   # issue 9: sshd on guest port 22
     env = _environment()
     if opts.shell_command is not None:
         path, argv, cwd = b"/bin/sh", [b"sh", b"-c", _RUN_COMMAND.encode(), b"akuma-init",

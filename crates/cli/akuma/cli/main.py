@@ -76,6 +76,9 @@ def _add_boot_options(p):
     p.add_argument("-c", dest="shell_command", metavar="COMMAND",
                    help="boot, run COMMAND with /bin/sh -c, exit with its status")
     p.add_argument("-q", "--quiet", action="store_true", help="no boot log")
+    p.add_argument("--ssh-password-auth", action="store_true",
+                   help="let the SSH server accept passwords (checked against the image's "
+                        "/etc/shadow); off by default: public keys only")
 
 
 def _add_image_parser(sub):

@@ -344,11 +344,14 @@ class Kernel(Lifecycle, Signals, Futexes):
             while True:
                 self._deliver_host_signals()
                 if self.shutdown is not None:
-                    return 0
+                    result = 0
+                    break
                 if until is not None and not until.alive:
-                    return until.exit_status
+                    result = until.exit_status
+                    break
                 if until is None and not any(p.alive for p in self.processes.values()):
-                    return 0
+                    result = 0
+                    break
                 t = self.sched.pick()
                 if t is None:
                     if not self.sched.idle_possible and not self._host_signals:
@@ -360,6 +363,12 @@ class Kernel(Lifecycle, Signals, Futexes):
                     self.sched.poll(None)
                     continue
                 self._run_slice(t)
+            # Like Linux, the stack keeps sending after the process is gone:
+            # closed connections deliver their send queues (bounded).
+            net = getattr(self, "net", None)
+            if net is not None:
+                net.drain(self.sched)
+            return result
         finally:
             self.cpu.stop_watchdog()
             watchdog.join()

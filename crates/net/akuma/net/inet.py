@@ -124,6 +124,7 @@ class TcpSocket(InetSocket):
         self.shut = 0                  # RCV_SHUTDOWN | SEND_SHUTDOWN
         self.closed = False
         self.bound_proto = False
+        self._linger_until = None      # close(2) waiting under SO_LINGER
 
     # ---- binding
     def bind(self, address):
@@ -431,7 +432,31 @@ class TcpSocket(InetSocket):
         self.accept_queue = []
         self._wake()
 
+    def close_linger(self, t):
+        """close(2) of the last descriptor with SO_LINGER on and a timeout:
+        the close (FIN after the queued data) happens at once, then the
+        caller waits until everything is acknowledged or the timeout passes.
+        Like Linux, a timeout leaves the orphan to finish on its own (no
+        reset; linger 0 is the reset).  Restart model: 0 when close(2) may
+        finish, None when ``t`` is parked here."""
+        onoff, secs = self.linger
+        if not onoff or secs <= 0 or self.listening or self.flags & F.O_NONBLOCK:
+            return 0
+        if self._linger_until is None:
+            if self.closed or self.tcb is None:
+                return 0
+            self._linger_until = self.stack.clock() + secs
+            self.close()
+        tcb = self.tcb
+        if tcb is None or not tcb.send_pending() or self.stack.clock() >= self._linger_until:
+            return 0
+        self.add_waiter(t)
+        t.kernel.sched.block(t, deadline=self._linger_until)
+        return None
+
     def close(self):
+        if self.closed and self._linger_until is not None:
+            return                        # closed by close_linger already
         self.closed = True
         if self.listening:
             self._stop_listening()
@@ -833,6 +858,42 @@ class RawIcmpSocket(InetSocket):
             self.stack.raw_icmp.remove(self)
 
 
+class RawIpSocket(InetSocket):
+    """SOCK_RAW/IPPROTO_RAW: send-only, the caller writes the IP header
+    (IP_HDRINCL); Linux delivers nothing to it.  busybox udhcpc opens one
+    for the interface ioctls."""
+    type = O.SOCK_RAW
+    protocol = 255
+    listening = False
+
+    def bind(self, address):
+        self.laddr, _ = self._check_bind_addr((address[0], 0))
+        return 0
+
+    def connect(self, address):
+        return 0
+
+    def sendmsg(self, views, msg, flags):
+        data = bytes(_gather(views))
+        try:
+            ip = P.parse_ipv4(data, verify=False)
+        except P.Malformed:
+            raise KernelError(EINVAL)
+        dst = pack(msg.address[0]) if msg.address is not None else ip.dst
+        src = ip.src if ip.src != ANY else self.stack.source_for(dst)
+        if src is None or not self.stack.ip_output(src, dst, ip.proto, bytes(ip.payload),
+                                                   ip.ttl, df=False):
+            raise KernelError(ENETUNREACH)
+        self.stack.flush()
+        return len(data)
+
+    def recvmsg(self, views, msg, flags):
+        raise KernelError(EAGAIN)
+
+    def poll_ready(self):
+        return (False, True)
+
+
 def make_socket(stack, type_, protocol, flags=0):
     """The AF_INET socket for (type, protocol), or KernelError."""
     if type_ == O.SOCK_STREAM and protocol in (0, IPPROTO_TCP):
@@ -843,6 +904,8 @@ def make_socket(stack, type_, protocol, flags=0):
         return PingSocket(stack, flags)
     if type_ == O.SOCK_RAW and protocol == IPPROTO_ICMP:
         return RawIcmpSocket(stack, flags)
+    if type_ == O.SOCK_RAW and protocol == 255:
+        return RawIpSocket(stack, flags)
     if type_ in (O.SOCK_STREAM, O.SOCK_DGRAM, O.SOCK_RAW):
         raise KernelError(EPROTONOSUPPORT)
     raise KernelError(EOPNOTSUPP if type_ == O.SOCK_SEQPACKET else EPROTONOSUPPORT)

@@ -11,8 +11,9 @@ import random
 import selectors
 import socket
 
+from akuma.net import dhcp
 from akuma.net import packets as P
-from akuma.net.addr import pack
+from akuma.net.addr import BROADCAST, pack
 from akuma.net.reassembly import Reassembler
 from akuma.net.natudp import DNS_IDLE, UDP_IDLE, UdpFlow, UdpForward, dns_upstream
 from akuma.net.tcp import tcb as T
@@ -122,6 +123,12 @@ class TcpFlow:
             t.send(data)
         self._pump()
 
+    def delivering(self):
+        """Guest data (or its FIN) not yet handed to the host socket."""
+        t = self.tcb
+        return not self.closed and (bool(self.pending_out) or bool(t.recv_available()) or
+                                    (t.fin_received and not self.host_shut))
+
     def wants_read(self):
         t = self.tcb
         return not self.host_eof and t.state in T.CAN_SEND and len(t.sndbuf) < t.sndbuf_size
@@ -160,6 +167,7 @@ class Nat:
         self.udp_forwards = []
         self.dns_upstream = dns_upstream()
         self.reasm = Reassembler(stack.clock, stack.stats)
+        self.dhcp = dhcp.Server(self, GUEST, GATEWAY, DNS, GATEWAY)
         stack.eth0.link = self.from_guest
         if sched is not None:
             sched.add_wake_fd(self.sel.fileno(), self.poll)
@@ -240,6 +248,9 @@ class Nat:
 
     # ---- UDP out of the guest (akuma.net.natudp)
     def _udp(self, ip, u):
+        if u.dport == dhcp.SERVER_PORT and u.sport == dhcp.CLIENT_PORT:
+            self._dhcp(u)
+            return
         key = (u.sport, ip.dst, u.dport)
         flow = self.udp_flows.get(key)
         if flow is None:
@@ -260,6 +271,16 @@ class Nat:
             self.adopt_udp(flow)
         flow.send_to_host(bytes(u.payload))
         self.stack.schedule(flow)
+
+    def _dhcp(self, u):
+        reply = self.dhcp.input(u.payload)
+        if reply is None:
+            return
+        # To the broadcast address: the guest has no address until the ACK.
+        udp = P.build_udp(GATEWAY, BROADCAST, dhcp.SERVER_PORT, dhcp.CLIENT_PORT,
+                          dhcp.build(reply))
+        ip = P.build_ipv4(GATEWAY, BROADCAST, P.IPPROTO_UDP, udp, df=False)
+        self.stack.input_frame(P.build_ethernet(P.BROADCAST_MAC, GATEWAY_MAC, P.ETH_P_IP, ip))
 
     def adopt_udp(self, binding):
         self.udp_flows[binding.key] = binding

@@ -8,6 +8,8 @@ from akuma.net.inet import make_socket
 from akuma.net.socket import register_family
 from akuma.net.stack import Stack
 
+DRAIN_SECONDS = 5.0
+
 
 class NetService:
     def __init__(self, kernel):
@@ -28,6 +30,33 @@ class NetService:
         nxt = self.stack.run_timers()
         if nxt is not None:
             self.sched.arm(self.timer, nxt)
+
+    def sending(self):
+        """Is any TCP connection still delivering what it was given?"""
+        for sock in list(self.stack.tcp_conns.values()):
+            t = sock.tcb
+            if t is not None and t.send_pending():
+                return True
+        if self._nat is not None:
+            if any(f.delivering() for f in list(self._nat.flows.values())):
+                return True
+        return False
+
+    def drain(self, sched, bound=DRAIN_SECONDS):
+        """After the last process: run the stack's timers and the NAT's
+        host sockets until every connection has delivered its send queue,
+        or ``bound`` seconds (the RTO giving up ends a connection sooner)."""
+        end = time.monotonic() + bound
+        self.stack.flush()
+        while self.sending():
+            left = end - time.monotonic()
+            if left <= 0:
+                self.kernel.log("net: exit with unsent TCP data after "
+                                f"{bound:g}s")
+                return False
+            sched.poll(min(left, 0.05))
+            self.stack.flush()
+        return True
 
     @property
     def nat(self):
@@ -56,3 +85,32 @@ def _factory(kernel, type_, protocol):
 
 
 register_family(O.AF_INET, _factory)
+
+
+def start_dhcp(kernel, log=None, timeout=3.0):
+    """A booted system's eth0: unconfigured until the NAT's DHCP ACK; the
+    QEMU defaults (with a log line) if no answer within ``timeout``."""
+    from akuma.net import dhcp
+    svc = attach(kernel)
+    try:
+        svc.nat
+    except ImportError:
+        pass
+    client = dhcp.Client(svc.stack, timeout=timeout, fallback=dhcp.QEMU_DEFAULTS,
+                         log=log or kernel.log)
+    svc.dhcp = client
+    client.start()
+    return client
+
+
+def _packet_factory(kernel, type_, protocol):
+    from akuma.net.packet import PacketSocket
+    svc = attach(kernel)
+    try:
+        svc.nat
+    except ImportError:
+        pass
+    return PacketSocket(svc.stack, type_, protocol)
+
+
+register_family(O.AF_PACKET, _packet_factory)

@@ -5,7 +5,9 @@ import struct
 
 from akuma.abi import KernelError
 from akuma.abi.errors import EAFNOSUPPORT, EINVAL
-from akuma.net.sockopt import AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6
+from akuma.net.sockopt import AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6, AF_PACKET
+
+SOCKADDR_LL = struct.Struct("<H2siHBB8s")   # family, protocol (be16), ifindex, hatype, pkttype, halen, addr
 
 SOCKADDR_STORAGE = 128
 SUN_PATH_MAX = 108
@@ -41,6 +43,13 @@ def decode(family, raw):
         port, flow = struct.unpack_from(">HI", raw, 2)
         scope = struct.unpack_from("<I", raw, 24)[0] if len(raw) >= 28 else 0
         return (_host.inet_ntop(_host.AF_INET6, bytes(raw[8:24])), port, flow, scope)
+    if family == AF_PACKET:
+        # (protocol, ifindex, hatype, pkttype, hwaddr): protocol in host order
+        if len(raw) < 12 or fam != AF_PACKET:
+            raise KernelError(EINVAL)
+        raw = bytes(raw).ljust(SOCKADDR_LL.size, b"\0")
+        _, proto, index, hatype, pkttype, halen, addr = SOCKADDR_LL.unpack_from(raw)
+        return (int.from_bytes(proto, "big"), index, hatype, pkttype, addr[:min(halen, 8)])
     raise KernelError(EAFNOSUPPORT)
 
 
@@ -74,4 +83,8 @@ def encode(family, address):
         flow, scope = (address[2], address[3]) if len(address) >= 4 else (0, 0)
         return struct.pack("<H", AF_INET6) + struct.pack(">HI", port, flow) + \
             _host.inet_pton(_host.AF_INET6, host) + struct.pack("<I", scope)
+    if family == AF_PACKET:
+        proto, index, hatype, pkttype, addr = address
+        return SOCKADDR_LL.pack(AF_PACKET, proto.to_bytes(2, "big"), index, hatype, pkttype,
+                                len(addr), addr.ljust(8, b"\0"))
     return struct.pack("<H", family)

@@ -52,6 +52,7 @@ class Stack:
         self.tcp_conns = {}          # (laddr, lport, raddr, rport) -> TcpSocket
         self.bound = {P.IPPROTO_TCP: {}, P.IPPROTO_UDP: {}, P.IPPROTO_ICMP: {}}
         self.raw_icmp = []           # SOCK_RAW/IPPROTO_ICMP sockets
+        self.packet_socks = []       # AF_PACKET sockets (akuma.net.packet)
         # Timers: a heap of (deadline, n, owner); owners have deadline()/on_timer()
         self._timers = []
         self._tseq = itertools.count()
@@ -61,7 +62,7 @@ class Stack:
 
     # ============================================================= local addresses
     def is_local(self, addr):
-        return addr[0] == 127 or any(i.addr == addr for i in self.ifaces)
+        return addr[0] == 127 or (addr != ANY and any(i.addr == addr for i in self.ifaces))
 
     def route(self, dst):
         """(interface, next hop): our own addresses go over lo, as in
@@ -75,6 +76,28 @@ class Stack:
         if r is None:
             return None
         return r[0].addr if r[0] is not self.lo else dst
+
+    def unconfigure(self, iface):
+        """``iface`` without an address or routes (before DHCP)."""
+        iface.addr, iface.prefix = ANY, 0
+        self.routes.routes = [r for r in self.routes.routes if r.iface is not iface]
+        if iface is self.eth0:
+            self.gateway = self.dns = None
+
+    def configure(self, iface, addr, prefix, router=None, dns=None):
+        """Give ``iface`` an address, its subnet route and (with ``router``)
+        the default route: what a DHCP ACK or the static defaults set."""
+        self.unconfigure(iface)
+        iface.addr, iface.prefix = addr, prefix
+        mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF if prefix else 0
+        net = (int.from_bytes(addr, "big") & mask).to_bytes(4, "big")
+        self.routes.add(net, prefix, ANY, iface)
+        if router is not None:
+            self.routes.add(ANY, 0, router, iface)
+            if iface is self.eth0:
+                self.gateway = router
+        if dns is not None and iface is self.eth0:
+            self.dns = dns
 
     # ============================================================= ports
     def port_in_use(self, proto, port, addr, sock, listening=False):
@@ -245,6 +268,10 @@ class Stack:
             eth.rx_dropped += 1
             return
         eth.count_rx(len(frame))
+        if self.packet_socks:
+            pkttype = 1 if dst == P.BROADCAST_MAC else 0     # PACKET_BROADCAST / HOST
+            for s in list(self.packet_socks):
+                s.deliver_frame(frame, ethertype, pkttype, self.ifaces.index(eth) + 1)
         if ethertype == P.ETH_P_ARP:
             self.arp.input(P.parse_arp(payload))
         elif ethertype == P.ETH_P_IP:

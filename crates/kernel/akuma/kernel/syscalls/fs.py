@@ -277,7 +277,12 @@ def _nofile(p):
 
 @syscall("close", "fd")
 def sys_close(t, fd, *_):
-    t.process.fds.close(s32(fd))
+    fds = t.process.fds
+    f = fds.get(s32(fd))
+    linger = getattr(f, "close_linger", None)
+    if linger is not None and f.refs == 1 and linger(t) is None:
+        return None                     # SO_LINGER: parked until sent or timed out
+    fds.close(s32(fd))
     return 0
 
 
@@ -506,8 +511,7 @@ def wait_for_files(t, files, deadline):
     t.kernel.sched.block(t, deadline=deadline, fds=host)
 
 
-@syscall("ppoll", "hex int hex hex size",
-         note="partial: pipes, host streams and regular files")
+@syscall("ppoll", "hex int hex hex size")
 def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
     import time as _time
     k = t.kernel

@@ -224,6 +224,13 @@ class Tcb:
             return self.sndbuf_size - len(self.sndbuf) > 0 and not self.fin_queued
         return self.state not in (SYN_SENT, SYN_RECEIVED)
 
+    def send_pending(self):
+        """Data or a FIN still owed to the peer (what exit waits for)."""
+        if self.state in (CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED, TIME_WAIT):
+            return False
+        return bool(self.sndbuf) or self.state in (FIN_WAIT_1, CLOSING, LAST_ACK) or \
+            (self.fin_queued and self.state in CAN_SEND)
+
     def unacked(self):
         return S.diff(self.snd_nxt, self.snd_una)
 
