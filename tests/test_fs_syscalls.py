@@ -133,3 +133,11 @@ def test_chroot(guest, qemu, dirs):
     # What fsmeta decides by itself: the lookups and the root change.
     assert lines[:3] == ["chroot missing: -1 ENOENT", "chroot file: -1 ENOTDIR", "chroot: 0"]
     assert lines == _lines(ref)
+
+
+def test_sendfile_into_a_full_pipe_loses_nothing(guest, qemu, akuma, tmp_path):
+    exe = guest("sendfile_pipe")
+    got = akuma("run", "-v", f"{tmp_path}:/vol", exe, "/vol")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == qemu(exe, str(tmp_path), env=test_env()).stdout
+    assert b"reader: bytes=1048576 mismatched=0" in got.stdout

@@ -213,3 +213,19 @@ def test_guest_fin_behind_buffered_data_reaches_host_after_all_of_it():
     th.join(10)
     srv.close()
     assert len(received) == sent[0] and bytes(received) == data[:sent[0]]
+
+
+def test_forwarded_peers_get_distinct_source_ports_in_turn():
+    # Random ports collided now and then among 64 concurrent forwarded
+    # connections (one flow replaced another and its client hung).
+    nat = RealClock().nat
+    flows = {}
+    seen = []
+    for _ in range(500):
+        key = nat.new_gateway_key(22, flows)
+        assert key not in flows
+        flows[key] = object()
+        seen.append(key[2])
+    assert len(set(seen)) == 500
+    taken = nat.new_gateway_key(22, flows)
+    assert taken is not None and taken not in flows

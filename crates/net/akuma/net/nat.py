@@ -22,6 +22,7 @@ GATEWAY = pack("10.0.2.2")
 DNS = pack("10.0.2.3")
 GUEST = pack("10.0.2.15")
 GATEWAY_MAC = b"\x52\x55\x0a\x00\x02\x02"
+EPHEMERAL_LO, EPHEMERAL_HI = 32768, 61000       # source ports of forwarded peers
 
 
 def host_address(addr):
@@ -164,6 +165,10 @@ class Nat:
         self.forwards = []           # (host listening socket, guest port, udp)
         self._registered = {}
         self.udp_flows = {}          # (guest port, remote, rport) -> UdpFlow / ForwardPeer
+        # The next 10.0.2.2 source port for forwarded connections: handed out
+        # in turn, as Linux's ephemeral ports, so a port comes back only after
+        # ~28,000 others (never onto a live flow or a fresh TIME_WAIT).
+        self._next_sport = random.randrange(EPHEMERAL_LO, EPHEMERAL_HI)
         self.udp_forwards = []
         self.dns_upstream = dns_upstream()
         self.reasm = Reassembler(stack.clock, stack.stats)
@@ -302,11 +307,15 @@ class Nat:
         self.to_guest(remote, P.IPPROTO_ICMP, P.build_icmp(P.ICMP_DEST_UNREACH, 3, 0, 0,
                                                            bytes(quoted[:28])))
 
-    def new_gateway_key(self, guest_port):
-        """A free 10.0.2.2 source port for a forward's new host peer."""
-        for _ in range(64):
-            key = (guest_port, GATEWAY, random.randrange(32768, 61000))
-            if key not in self.udp_flows:
+    def new_gateway_key(self, guest_port, flows=None):
+        """A free 10.0.2.2 source port for a forward's new host peer (None
+        when every port is taken)."""
+        flows = self.udp_flows if flows is None else flows
+        for _ in range(EPHEMERAL_HI - EPHEMERAL_LO):
+            port = self._next_sport
+            self._next_sport = port + 1 if port + 1 < EPHEMERAL_HI else EPHEMERAL_LO
+            key = (guest_port, GATEWAY, port)
+            if key not in flows:
                 return key
         return None
 
@@ -345,8 +354,11 @@ class Nat:
         except OSError:
             return
         s.setblocking(False)
-        sport = random.randrange(32768, 61000)
-        flow = TcpFlow(self, guest_port, GATEWAY, sport, s)
+        key = self.new_gateway_key(guest_port, self.flows)
+        if key is None:
+            s.close()               # 28,000 live forwarded connections: refuse
+            return
+        flow = TcpFlow(self, guest_port, GATEWAY, key[2], s)
         self.flows[flow.key] = flow
         flow.tcb.open_active()
         self.stack.schedule(flow)

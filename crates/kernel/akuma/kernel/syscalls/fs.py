@@ -431,15 +431,26 @@ def sys_sendfile(t, out_fd, in_fd, offset_ptr, count, *_):
     out = _file(t, out_fd, writable=True)
     src = _file(t, in_fd, readable=True)
     count = min(count, MAX_RW)
+    # Wait for room first: input taken before a write that must block would
+    # be lost when the call runs again (`cat file | ...` lost all but 64 KiB).
+    if hasattr(out, "add_waiter") and not out.poll_ready()[1]:
+        return _would_block(t, out, write=True)
+    chunk = min(count, 1 << 20)
+    pos = None
     if offset_ptr:
         (off,) = struct.unpack("<q", read_user(t, offset_ptr, 8))
         if off < 0:
             return -EINVAL
-        data = src.pread(min(count, 1 << 20), off)
+        data = src.pread(chunk, off)
     else:
         if not _ready_for_read(src):
             return _would_block(t, src)
-        data = src.read(min(count, 1 << 20))
+        if src.seekable:
+            # Read without moving; the position advances by what was sent.
+            pos = src.lseek(0, F.SEEK_CUR)
+            data = src.pread(chunk, pos)
+        else:
+            data = src.read(chunk)
     if not data:
         return 0
     n = _write_views(t, out, [memoryview(data)])
@@ -447,8 +458,8 @@ def sys_sendfile(t, out_fd, in_fd, offset_ptr, count, *_):
         return n
     if offset_ptr:
         write_user(t, offset_ptr, struct.pack("<q", off + n))
-    elif n < len(data) and src.seekable:
-        src.lseek(n - len(data), F.SEEK_CUR)
+    elif pos is not None:
+        src.lseek(pos + n, F.SEEK_SET)
     return n
 
 
