@@ -1,6 +1,5 @@
 """`akuma run` as a user meets it: exit codes, one-line errors, --strace,
 volumes, and Ctrl+C."""
-import os
 import shutil
 import signal
 import subprocess

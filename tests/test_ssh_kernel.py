@@ -79,7 +79,7 @@ def test_scp_up_and_down(system, tmp_path):
     payload = os.urandom(200_000)
     src.write_bytes(payload)
     args = system.scp_args()
-    got = subprocess.run(args + [str(src), f"user@127.0.0.1:up.bin"], capture_output=True,
+    got = subprocess.run(args + [str(src), "user@127.0.0.1:up.bin"], capture_output=True,
                          timeout=120, stdin=subprocess.DEVNULL)
     assert got.returncode == 0, got.stderr
     check = system.ssh("stat -c '%s %u %a' up.bin; sha256sum up.bin")

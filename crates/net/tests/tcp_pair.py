@@ -2,8 +2,8 @@
 loss, reordering and delay deterministically."""
 import heapq
 
-from akuma.net.packets import SYN, Segment
-from akuma.net.tcp.tcb import LISTEN, SYN_RECEIVED, Tcb
+from akuma.net.packets import SYN
+from akuma.net.tcp.tcb import Tcb
 
 
 class Clock:

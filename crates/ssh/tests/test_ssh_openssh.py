@@ -2,7 +2,6 @@
 server on a loopback port, backed by host processes and a temp directory."""
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -91,7 +90,7 @@ def test_keyscan_reports_the_host_key(server):
 def test_scp_round_trip(server, tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(os.urandom(1_500_000))
-    target = f"user@127.0.0.1:/up.bin"
+    target = "user@127.0.0.1:/up.bin"
     base = ["scp", "-q", *server.ssh_args(), "-P", str(server.port)]
     subprocess.run([*base, str(src), target], check=True, timeout=60)
     assert (open(os.path.join(server.sftp_root, "up.bin"), "rb").read() == src.read_bytes())

@@ -183,7 +183,7 @@ def _start_ssh(kernel, log, password_auth=False):
 
 
 def _run(opts, vfs, log):
-    from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
+    from akuma.kernel import Kernel, ExecError
     strace = None
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
@@ -225,34 +225,33 @@ def _run(opts, vfs, log):
         print(f"akuma: cannot start init: {e}", file=sys.stderr)
         return 125
     log(f"started {shown} (pid {init.pid})")
-    try:
-        status = kernel.run(until=init)
-    finally:
-        _kernels.pop(id(vfs), None)
-    if kernel.shutdown is not None:
-        log(f"{kernel.shutdown}")
-        return kernel.shutdown_status
-    code = wait_status_to_exit_code(status)
-    if opts.shell_command is None:
+    code = _run_until(kernel, vfs, init, log)
+    if kernel.shutdown is None and opts.shell_command is None:
         log(f"init exited (status {code})")
     return code
 
 
-def _run_kernel_shell(kernel, vfs, env, log):
+def _run_until(kernel, vfs, first, log):
+    """Run the machine until ``first`` ends or it is shut down; akuma's
+    exit status."""
     from akuma.kernel import wait_status_to_exit_code
-    from akuma.kernel.kshell import start_kernel_shell
-    cwd = b"/root" if _is_dir(vfs, b"/root") else b"/"
-    env = [b"HOME=" + cwd if e.startswith(b"HOME=") else e for e in env]
-    proc = start_kernel_shell(kernel, console_files(kernel, False), env, cwd=cwd)
-    log(f"started the kernel shell (pid {proc.pid}); `exit` ends the session")
     try:
-        status = kernel.run(until=proc)
+        status = kernel.run(until=first)
     finally:
         _kernels.pop(id(vfs), None)
     if kernel.shutdown is not None:
         log(f"{kernel.shutdown}")
         return kernel.shutdown_status
     return wait_status_to_exit_code(status)
+
+
+def _run_kernel_shell(kernel, vfs, env, log):
+    from akuma.kernel.kshell import start_kernel_shell
+    cwd = b"/root" if _is_dir(vfs, b"/root") else b"/"
+    env = [b"HOME=" + cwd if e.startswith(b"HOME=") else e for e in env]
+    proc = start_kernel_shell(kernel, console_files(kernel, False), env, cwd=cwd)
+    log(f"started the kernel shell (pid {proc.pid}); `exit` ends the session")
+    return _run_until(kernel, vfs, proc, log)
 
 
 def _is_executable(vfs, path):

@@ -11,7 +11,7 @@ from akuma.abi.errors import (EACCES, EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, E
 from akuma.net import packets as P
 from akuma.net import sockopt as O
 from akuma.net.addr import ANY, BROADCAST, pack, unpack
-from akuma.net.socket import Message, Socket
+from akuma.net.socket import Socket
 from akuma.net.tcp import tcb as T
 
 IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP = 0, 6, 17, 1

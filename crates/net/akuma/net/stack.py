@@ -13,7 +13,7 @@ import time
 from collections import deque
 
 from akuma.net import packets as P
-from akuma.net.addr import ANY, BROADCAST, in_subnet, pack
+from akuma.net.addr import ANY, BROADCAST, pack
 from akuma.net.arp import ArpTable
 from akuma.net.iface import Interface, render_dev
 from akuma.net.reassembly import Reassembler

@@ -17,7 +17,7 @@ from . import messages as msg
 from . import wire
 from .auth import UserAuth
 from .channels import ChannelManager
-from .errors import (BY_APPLICATION, CONNECTION_LOST, KEY_EXCHANGE_FAILED, PROTOCOL_ERROR,
+from .errors import (BY_APPLICATION, CONNECTION_LOST,
                      PROTOCOL_VERSION_NOT_SUPPORTED, REASON_NAMES, SERVICE_NOT_AVAILABLE,
                      DisconnectError, protocol_error)
 from .packet import Decoder, Encoder

@@ -525,7 +525,6 @@ def wait_for_files(t, files, deadline):
 @syscall("ppoll", "hex int hex hex size")
 def sys_ppoll(t, fds_ptr, nfds, tmo, sigmask, sigsetsize, *_):
     import time as _time
-    k = t.kernel
     if nfds > 4096:
         return -EINVAL
     if getattr(t, "poll_deadline", None) is None and not getattr(t, "polling", False):

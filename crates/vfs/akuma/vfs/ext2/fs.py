@@ -469,35 +469,8 @@ class Ext2Fs(FileSystem):
         return was
 
     def alloc_block(self, goal=0):
-        self.write_check()
-        if not self.fdb <= goal < self.nblocks:
-            goal = self.fdb
-        g0 = self.group_of_block(goal)
-        for k in range(self.ngroups + 1):
-            g = (g0 + k) % self.ngroups
-            gd = self.gds[g]
-            if gd.bg_free_blocks_count == 0:
-                continue
-            start, end = self.group_range(g)
-            n = end - start
-            bm = self.bdev.get(gd.bg_block_bitmap)
-            s = goal - start if k == 0 and start <= goal < end else 0
-            bit = find_zero_bit(bm, s, n)
-            if bit < 0 and s:
-                bit = find_zero_bit(bm, 0, s)
-            if bit < 0:
-                continue
-            b = start + bit
-            if self.is_meta(b):
-                self.error(f"group {g}: block bitmap marks metadata block {b} free")
-            self._bitmap_set(bm, bit, True)
-            self.bdev.put(gd.bg_block_bitmap, bm)
-            gd.bg_free_blocks_count -= 1
-            self.sb.s_free_blocks_count = max(0, self.sb.s_free_blocks_count - 1)
-            self._dirty_groups.add(g)
-            self._sb_dirty = True
-            return b
-        raise KernelError(ENOSPC)
+        """One free block, from ``goal`` if it is free."""
+        return self.alloc_run(goal, 1)[0]
 
     def alloc_run(self, goal, want):
         """Up to ``want`` free blocks in a row, from ``goal`` if it is free:
