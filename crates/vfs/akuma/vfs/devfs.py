@@ -3,7 +3,10 @@ for the memory devices (null, zero, full, random, urandom).
 
 A driver is an OpenFile subclass constructed as driver(inode, flags).  CHRDEVS
 maps rdev -> driver so a node made by mknod anywhere finds its driver; the
-kernel registers more (ttys, ptys) with register_chrdev."""
+kernel registers more (ttys, ptys) with register_chrdev.  Block devices are
+served by major number (BLKDEVS, register_blkdev): the kernel's loop driver
+(akuma.kernel.loopdev) serves major 7 — /dev/loop-control and loop0-7 are
+made here, as Linux's devtmpfs has them at boot."""
 import os
 
 from akuma.abi import KernelError, makedev
@@ -14,10 +17,25 @@ from akuma.vfs.memfs import MemFs, MemNode
 from akuma.vfs.openfile import OpenFile, nbytes
 
 CHRDEVS = {}
+BLKDEVS = {}         # major -> driver
+LOOP_MAJOR, LOOP_CONTROL_RDEV, LOOP_DEVICES = 7, makedev(10, 237), 8
 
 
 def register_chrdev(rdev, driver):
     CHRDEVS[rdev] = driver
+
+
+def register_blkdev(major, driver):
+    BLKDEVS[major] = driver
+
+
+def device_driver(kind, rdev):
+    """The registered driver of a character or block node, or None."""
+    if kind == st.S_IFCHR:
+        return CHRDEVS.get(rdev)
+    if kind == st.S_IFBLK:
+        return BLKDEVS.get(((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFF))
+    return None
 
 
 class CharDevFile(OpenFile):
@@ -112,6 +130,9 @@ class DevFs(MemFs):
         super().__init__(limit=1 << 20)
         for name, rdev, driver in MEM_DEVICES:
             self.add_device(name, rdev, driver)
+        self.add_device(b"loop-control", LOOP_CONTROL_RDEV, mode=0o660)
+        for n in range(LOOP_DEVICES):
+            self.add_device(b"loop%d" % n, makedev(LOOP_MAJOR, n), mode=0o660, kind=st.S_IFBLK)
 
     def add_device(self, name, rdev, driver=None, mode=0o666, kind=st.S_IFCHR, uid=0, gid=0):
         """Create /dev/<name> (name may contain '/', parents must exist)."""

@@ -1,13 +1,15 @@
 """mount(2) and umount2(2) with Linux's argument checks and errno order:
 new mounts of tmpfs (size=, mode=, uid=, gid=), proc, devtmpfs, sysfs and
-ext2 (from an image file: -o loop semantics without a loop device), bind
+ext2 (from an image file, with -o loop semantics, or a bound loop device:
+akuma.kernel.loopdev), bind
 mounts (MS_BIND, MS_REC), remounts (MS_REMOUNT, with MS_BIND for the
 per-mount flags only), propagation changes (recorded as private: there is
 one mount namespace and no peers), MS_MOVE; umount2 with MNT_FORCE,
 MNT_DETACH, MNT_EXPIRE and UMOUNT_NOFOLLOW."""
 from akuma.abi import KernelError
 from akuma.abi import stat as S
-from akuma.abi.errors import EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOTBLK, EPERM
+from akuma.abi.errors import EACCES, EAGAIN, EBUSY, EINVAL, ELOOP, ENODEV, ENOTBLK, EPERM
+from akuma.kernel import loopdev     # registers /dev/loop-control and /dev/loopN
 from akuma.kernel.syscalls.args import path_arg, s32
 from akuma.kernel.syscalls.registry import syscall
 
@@ -115,7 +117,8 @@ def _tmpfs(t, opts):
 
 
 def _ext2(t, source, readonly):
-    """ext2 from a block-device node or, as with -o loop, an image file."""
+    """ext2 from a block-device node (a bound loop device, or one in
+    ``vfs.blockdevs``) or, as with -o loop, an image file."""
     from akuma.vfs.ext2 import Ext2Fs
     if not source:
         raise KernelError(EINVAL)
@@ -125,7 +128,15 @@ def _ext2(t, source, readonly):
     if inode.is_dir or not (inode.is_reg or inode.kind == S.S_IFBLK):
         raise KernelError(ENOTBLK)
     if inode.kind == S.S_IFBLK:
-        hostpath = _vfs(t).blockdevs.get(inode.rdev) if hasattr(_vfs(t), "blockdevs") else None
+        if loc.mnt.flags & MS_NODEV:
+            raise KernelError(EACCES)
+        blockdevs = getattr(_vfs(t), "blockdevs", None) or {}
+        hostpath = blockdevs.get(inode.rdev)
+        if hostpath is None:
+            dev = loopdev.mount_source(t, inode, readonly)
+            fs = Ext2Fs(dev.hostpath, readonly=readonly or dev.readonly)
+            return loopdev.hold(dev, fs)
+        return Ext2Fs(hostpath, readonly=readonly)
     if not isinstance(hostpath, bytes):
         # An image stored inside another guest filesystem has no host file to
         # do block I/O on.
@@ -157,7 +168,7 @@ def _new_fs(t, fstype, source, opts, readonly):
 # -- mount(2) ---------------------------------------------------------------------------
 
 @syscall("mount", "path path path hex hex",
-         note="partial: tmpfs, proc, devtmpfs, sysfs, ext2 (image files), bind, remount")
+         note="partial: tmpfs, proc, devtmpfs, sysfs, ext2 (image files, loop devices), bind, remount")
 def sys_mount(t, source, target, fstype, flags, data, *_):
     flags &= 0xFFFFFFFF
     if flags & MS_MGC_MSK == MS_MGC_VAL:

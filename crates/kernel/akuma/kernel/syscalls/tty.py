@@ -34,6 +34,8 @@ def sys_ioctl(t, fd, req, arg, *_):
         return 0
     if hasattr(f, "tty_ioctl"):         # the kernel's terminals (akuma.kernel.tty)
         return f.tty_ioctl(t, req, arg)
+    if hasattr(f, "dev_ioctl"):         # devices needing the task (akuma.kernel.loopdev)
+        return f.dev_ioctl(t, req, arg)
     if req == FIONREAD and hasattr(f, "fionread"):
         write_user(t, arg, struct.pack("<i", f.fionread()))
         return 0

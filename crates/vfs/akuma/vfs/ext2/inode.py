@@ -356,9 +356,9 @@ class Ext2Node(Ext2Inode):
         if flags & F.O_PATH:
             return OpenFile(self, flags)
         driver = None
-        if self.kind == st.S_IFCHR:
-            from akuma.vfs.devfs import CHRDEVS
-            driver = CHRDEVS.get(self.rdev)
+        if self.kind in (st.S_IFCHR, st.S_IFBLK):
+            from akuma.vfs.devfs import device_driver
+            driver = device_driver(self.kind, self.rdev)
         if driver is None:
             raise KernelError(ENXIO)
         return driver(self, flags)
