@@ -160,3 +160,17 @@ def test_top_reads_proc_stat(image):
     assert lines[0].startswith("Mem:") and lines[1].startswith("CPU:")
     fields = lines[-1].split()
     assert fields[0] == "cpu" and all(f.isdigit() for f in fields[1:]) and len(fields) == 11
+
+
+def test_dev_fd_and_proc_fd_magic_links(image):
+    # /dev/stdin, /dev/stdout and /dev/fd/N reach the open object itself (a
+    # pipe, akuma's own stdout) as Linux's magic links do; the $(...)
+    # subshell is a forked glibc dash taking SIGCHLD on the parent's sigpage.
+    rc, out, err = sh(image, "echo piped | cat /dev/stdin; echo to-stdout > /dev/stdout; "
+                             "x=$(echo sub | cat /dev/fd/0); echo $x; "
+                             "readlink /proc/self/fd/0; readlink /proc/self/exe; "
+                             "ls -ld /dev/shm | cut -c1-10; ls /proc/$$/fd | head -3")
+    assert rc == 0, err
+    assert "internal error" not in err
+    assert out.splitlines() == ["piped", "to-stdout", "sub", "/dev/console", "/usr/bin/busybox",
+                                "drwxrwxrwt", "0", "1", "2"]

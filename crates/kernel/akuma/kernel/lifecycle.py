@@ -56,6 +56,9 @@ class Lifecycle:
             proc.creds.groups = list(parent.creds.groups)
             proc.fs = parent.fs if flags & CLONE_FS else parent.fs.copy()
             proc.exe, proc.comm = parent.exe, parent.comm
+            # The forked copy has the parent's [sigpage]: glibc handlers
+            # (no SA_RESTORER) return through it.
+            proc.sigreturn_tramp = parent.sigreturn_tramp
             proc.argv, proc.envp = parent.argv, parent.envp
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = [list(r) for r in parent.rlimits]

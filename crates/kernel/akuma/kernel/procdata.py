@@ -1,7 +1,10 @@
 """What /proc shows: the kernel fills a procfs with files produced on
 demand from its live state (memory, processes, mounts, uptime)."""
+import os
 import time
 
+from akuma.abi import stat as st
+from akuma.vfs.inode import Inode
 from akuma.vfs.procfs import ProcDir, ProcSymlink
 
 from akuma.sched import BLOCKED, ZOMBIE, STOPPED
@@ -69,11 +72,59 @@ def _pid_dir(fs, parent, k, p):
     d.children[b"exe"] = ProcSymlink(fs, lambda: p.exe)
     d.children[b"cwd"] = ProcSymlink(fs, lambda: p.cwd)
     d.children[b"root"] = ProcSymlink(fs, lambda: p.root)
+    d.children[b"fd"] = ProcDir(fs, parent=d, mode=0o500, dynamic=lambda: {
+        str(fd).encode(): (lambda f=f: ProcSymlink(fs, lambda: _fd_target(f),
+                                                   magic=lambda mnt: _fd_loc(f, mnt)))
+        for fd, f in sorted(p.fds._files.items())})
     d.children[b"task"] = ProcDir(fs, parent=d, dynamic=lambda: {
         str(t.tid).encode(): (lambda t=t: _task_dir(fs, d, k, t)) for t in p.threads
         if t.state != ZOMBIE})
     _owned_by(p, d)
     return d
+
+
+def _fd_target(f):
+    """What /proc/<pid>/fd/N reads as: the path it was opened by, or
+    Linux's pipe:[ino] / socket:[ino] / anon_inode:[kind] names."""
+    path = getattr(f, "path", None)
+    if isinstance(path, (bytes, bytearray)) and path:
+        return bytes(path)
+    return b"anon_inode:[unknown]"
+
+
+def _fd_loc(f, mnt):
+    """Where opening /proc/<pid>/fd/N leads: the file's own place, or for a
+    pipe a node that opens a new end of the same pipe (as Linux does)."""
+    loc = getattr(f, "loc", None)
+    if loc is not None:
+        return loc
+    if hasattr(f, "pipe") or getattr(f, "host_fd", None) is not None:
+        from akuma.vfs.mount import Loc
+        return Loc(mnt, _OpenObjectNode(mnt.fs, f), ())
+    return None
+
+
+class _OpenObjectNode(Inode):
+    """An open object with no place in the VFS (a pipe, a host stream such
+    as akuma's own stdout) reached through /proc/<pid>/fd/N: opening it
+    gives a new end of the same pipe, or the same host stream."""
+    opens_itself = True
+
+    def __init__(self, fs, f):
+        super().__init__(fs, (st.S_IFIFO if hasattr(f, "pipe") else st.S_IFCHR) | 0o600)
+        self.f = f
+
+    def open(self, flags):
+        from akuma.abi import fcntl as F
+        f = self.f
+        if hasattr(f, "pipe"):
+            from akuma.kernel.pipe import PipeEnd
+            return PipeEnd(f.pipe, flags & F.O_ACCMODE != F.O_RDONLY, flags)
+        from akuma.vfs import HostStream
+        return HostStream(os.dup(f.host_fd), f.path)
+
+    def stat(self):
+        return self.f.stat()
 
 
 def _owned_by(p, d):

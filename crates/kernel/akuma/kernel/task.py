@@ -58,6 +58,7 @@ class Process:
         self.creds = Creds()
         self.fs = FsContext()
         self.exe = b""
+        self.sigreturn_tramp = 0    # the [sigpage] of the loaded program (set by exec)
         self.comm = b""
         self.argv = []
         self.envp = []

@@ -130,6 +130,11 @@ class DevFs(MemFs):
         super().__init__(limit=1 << 20)
         for name, rdev, driver in MEM_DEVICES:
             self.add_device(name, rdev, driver)
+        # Linux's devtmpfs links and the POSIX shared-memory directory.
+        for name, target in ((b"fd", b"/proc/self/fd"), (b"stdin", b"/proc/self/fd/0"),
+                             (b"stdout", b"/proc/self/fd/1"), (b"stderr", b"/proc/self/fd/2")):
+            self.root.symlink(name, target)
+        self.root.mkdir(b"shm", 0o1777)
         self.add_device(b"loop-control", LOOP_CONTROL_RDEV, mode=0o660)
         for n in range(LOOP_DEVICES):
             self.add_device(b"loop%d" % n, makedev(LOOP_MAJOR, n), mode=0o660, kind=st.S_IFBLK)

@@ -52,9 +52,13 @@ class ProcDir(Inode):
 
 
 class ProcSymlink(Inode):
-    def __init__(self, fs, target_fn):
+    def __init__(self, fs, target_fn, magic=None):
         super().__init__(fs, st.S_IFLNK | 0o777)
         self.target_fn = target_fn
+        if magic is not None:
+            # ``magic(mnt)``: the Loc the link stands for (None: follow the
+            # text), for links that name an open object, as /proc/<pid>/fd/N.
+            self.magic = magic
 
     def readlink(self):
         target = self.target_fn()

@@ -213,6 +213,15 @@ class Vfs(MountOps):
             check_name(name)
             nxt = self._step(loc, name)
             if nxt.inode.is_lnk and (stack or follow or trailing):
+                magic = getattr(nxt.inode, "magic", None)
+                if magic is not None:
+                    # /proc/<pid>/fd/N, cwd, exe: Linux's magic links go to
+                    # the object itself, not to the path they read as.
+                    found = magic(nxt.mnt)
+                    if found is not None:
+                        budget[0] -= 1
+                        loc = found
+                        continue
                 target = self._follow(nxt.inode, budget)
                 if target[:1] == b"/":
                     loc = rootloc
@@ -359,10 +368,15 @@ class Vfs(MountOps):
             if not created:
                 self._may_open(loc, acc, flags, cred)
             f = None
-            if self.special_open is not None and inode.kind in _SPECIAL:
+            # A node that is an open object's stand-in (a pipe behind
+            # /proc/<pid>/fd/N) opens itself and keeps its own name.
+            itself = getattr(inode, "opens_itself", False)
+            if self.special_open is not None and inode.kind in _SPECIAL and not itself:
                 f = self.special_open(inode, flags)
             if f is None:
                 f = inode.open(flags)
+            if itself:
+                return f
         f.path = loc.path
         f.loc = loc
         if inode.is_dir:
@@ -406,6 +420,10 @@ class Vfs(MountOps):
             if flags & F.O_EXCL:
                 raise KernelError(EEXIST)
             if loc.inode.is_lnk and not flags & F.O_NOFOLLOW:
+                magic = getattr(loc.inode, "magic", None)
+                found = magic(loc.mnt) if magic is not None else None
+                if found is not None:
+                    return found, False         # /proc/<pid>/fd/N: the object itself
                 # O_CREAT follows a final symlink and may create its target.
                 path, cwd = self._follow(loc.inode, budget), d
                 continue
