@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +114,10 @@ int main(int argc, char **argv) {
         /* sticky /tmp */
         R("sticky unlink other's", unlink("tmp/roots"));
         R("sticky rename other's", rename("tmp/roots", "tmp/x"));
+        R("exchange out of root dir",
+          syscall(SYS_renameat2, AT_FDCWD, "open/r", AT_FDCWD, "mine/f", 2));
+        R("sticky exchange other's",
+          syscall(SYS_renameat2, AT_FDCWD, "tmp/roots", AT_FDCWD, "tmp/users", 2));
         R("sticky unlink own", unlink("tmp/users"));
         RC("sticky create", open("tmp/new", O_WRONLY | O_CREAT, 0600));
         /* setgid directory */

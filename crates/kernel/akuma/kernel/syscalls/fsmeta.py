@@ -929,6 +929,8 @@ def renameat2_flags(t, olddirfd, oldpath, newdirfd, newpath, flags):
     for loc in (src, dst):
         if loc.inode.key == loc.mnt.root.key:
             raise KernelError(EBUSY)     # a mount point
+    if cred is not None:
+        _may_exchange(vfs, p, old, oldcwd, src, new, newcwd, dst, cred)
     odir = _dirname(sp)
     n = 0
     while True:
@@ -953,6 +955,24 @@ def renameat2_flags(t, olddirfd, oldpath, newdirfd, newpath, flags):
         vfs.rename(tmp, sp, cwd=b"/", root=p.root)
         raise
     return 0
+
+
+def _may_exchange(vfs, p, old, oldcwd, src, new, newcwd, dst, cred):
+    """Linux's checks for RENAME_EXCHANGE by a non-root caller: each name is
+    removed from and made in its directory (write+search, then the sticky
+    bit), and a directory that changes parent needs write on itself (its
+    ".." entry changes)."""
+    from akuma.vfs import perm
+    odir = vfs.resolve(_dirname(old), cwd=oldcwd, root=p.root, cred=cred)
+    ndir = vfs.resolve(_dirname(new), cwd=newcwd, root=p.root, cred=cred)
+    for d, victim in ((odir, src), (ndir, dst)):
+        perm.check(d.inode, cred, perm.W_OK | perm.X_OK)
+        if perm.sticky_denies(d.inode, victim.inode, cred):
+            raise KernelError(EPERM)
+    if odir.inode.key != ndir.inode.key:
+        for loc in (src, dst):
+            if loc.inode.is_dir:
+                perm.check(loc.inode, cred, perm.W_OK)
 
 
 def _dirname(path):
