@@ -5,6 +5,26 @@ from akuma.abi import KernelError
 from akuma.abi.errors import EINVAL, ENOTDIR, ENOTTY, ESPIPE
 
 
+def join_views(views):
+    """The bytes of ``views`` (guest buffers) as one buffer: the view itself
+    when there is one (no copy), else their concatenation."""
+    if len(views) == 1:
+        return views[0]
+    return b"".join(views)
+
+
+def scatter_into(views, data):
+    """Copy ``data`` into ``views`` in order; the bytes copied."""
+    off = 0
+    for v in views:
+        n = min(len(v), len(data) - off)
+        if n <= 0:
+            break
+        v[:n] = data[off:off + n]
+        off += n
+    return off
+
+
 class KernelFile:
     seekable = False
     host_fd = None

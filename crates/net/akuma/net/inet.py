@@ -2,6 +2,7 @@
 (UDP), ping sockets (SOCK_DGRAM/IPPROTO_ICMP) and SOCK_RAW/IPPROTO_ICMP,
 implementing akuma.net.socket's contract."""
 import akuma.kernel  # noqa: F401  first: akuma.net.socket and syscalls.fs import each other
+from akuma.kernel.kernelfile import join_views as _gather, scatter_into as _scatter
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
 from akuma.abi.errors import (EACCES, EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EAGAIN,
@@ -22,23 +23,6 @@ EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDNORM, EPOLLWRNORM, EPOLLRDHUP = (
     0x1, 0x4, 0x8, 0x10, 0x40, 0x100, 0x2000)
 BLOCKING_SEND_SLACK = 4 << 20      # see TcpSocket.sendmsg
 MAX_UDP = 65507
-
-
-def _gather(views):
-    if len(views) == 1:
-        return views[0]
-    return b"".join(views)
-
-
-def _scatter(views, data):
-    off = 0
-    for v in views:
-        n = min(len(v), len(data) - off)
-        if n <= 0:
-            break
-        v[:n] = data[off:off + n]
-        off += n
-    return off
 
 
 def _nonblocking(sock, flags):

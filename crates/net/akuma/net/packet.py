@@ -9,6 +9,7 @@ from akuma.abi import KernelError
 from akuma.abi.errors import EAGAIN, EDESTADDRREQ, EINVAL, EMSGSIZE, ENODEV, ENOPROTOOPT
 from akuma.net import packets as P
 from akuma.net import sockopt as O
+from akuma.kernel.kernelfile import join_views as _gather, scatter_into as _scatter
 from akuma.net.socket import Socket
 
 ETH_P_ALL = 0x0003
@@ -17,21 +18,6 @@ PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST = 0, 1, 2, 3
 PACKET_ADD_MEMBERSHIP, PACKET_AUXDATA = 1, 8
 ARPHRD_ETHER = 1
 MAX_QUEUE = 256
-
-
-def _gather(views):
-    return b"".join(bytes(v) for v in views)
-
-
-def _scatter(views, data):
-    off = 0
-    for v in views:
-        n = min(len(v), len(data) - off)
-        if n <= 0:
-            break
-        v[:n] = data[off:off + n]
-        off += n
-    return off
 
 
 class PacketSocket(Socket):
@@ -103,7 +89,7 @@ class PacketSocket(Socket):
 
     # ---- frames out
     def sendmsg(self, views, msg, flags):
-        data = _gather(views)
+        data = bytes(_gather(views))
         addr = msg.address
         index = addr[1] if addr is not None else self.ifindex
         if not index:

@@ -14,7 +14,7 @@ from akuma.abi.stat import S_IFREG, S_IFDIR, S_IFMT
 from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 from akuma.sched import Timer
-from akuma.kernel.kernelfile import KernelFile
+from akuma.kernel.kernelfile import KernelFile, scatter_into as _scatter
 
 O_CLOEXEC, O_NONBLOCK = 0o2000000, 0o4000
 NSEC = 1_000_000_000
@@ -38,17 +38,6 @@ def _gather(views, n):
         if len(out) >= n:
             break
     return bytes(out)
-
-
-def _scatter(views, data):
-    done = 0
-    for v in views:
-        k = min(len(v), len(data) - done)
-        v[:k] = data[done:done + k]
-        done += k
-        if done == len(data):
-            break
-    return done
 
 
 class AnonFile(KernelFile):

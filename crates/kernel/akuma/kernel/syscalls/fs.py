@@ -469,22 +469,32 @@ def sys_pipe2(t, fds_ptr, flags, *_):
     flags = s32(flags)
     if flags & ~(F.O_CLOEXEC | F.O_NONBLOCK | F.O_DIRECT):
         return -EINVAL
-    p = t.process
     pipe = Pipe(t.kernel.sched)
     r, w = PipeEnd(pipe, False, flags), PipeEnd(pipe, True, flags)
-    cloexec = bool(flags & F.O_CLOEXEC)
-    rfd = p.fds.install(r, cloexec=cloexec, limit=_nofile(p))
+    return install_pair(t, r, w, bool(flags & F.O_CLOEXEC), fds_ptr)
+
+
+def install_pair(t, a, b, cloexec, ptr):
+    """pipe2/socketpair: both files get fds and their numbers go to ``ptr``,
+    or neither does (every file closed again on failure)."""
+    p = t.process
     try:
-        wfd = p.fds.install(w, cloexec=cloexec, limit=_nofile(p))
+        fa = p.fds.install(a, cloexec=cloexec, limit=_nofile(p))
     except KernelError:
-        p.fds.close(rfd)
-        w.close()
+        a.close()
+        b.close()
         raise
     try:
-        write_user(t, fds_ptr, struct.pack("<ii", rfd, wfd))
+        fb = p.fds.install(b, cloexec=cloexec, limit=_nofile(p))
     except KernelError:
-        p.fds.close(rfd)
-        p.fds.close(wfd)
+        p.fds.close(fa)
+        b.close()
+        raise
+    try:
+        write_user(t, ptr, struct.pack("<ii", fa, fb))
+    except KernelError:
+        p.fds.close(fa)
+        p.fds.close(fb)
         raise
     return 0
 

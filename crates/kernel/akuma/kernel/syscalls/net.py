@@ -15,7 +15,7 @@ from akuma.abi.errors import (EAFNOSUPPORT, EAGAIN, EBADF, EINVAL, EMFILE, EMSGS
                               ENOTSOCK, EPERM, EPIPE)
 from akuma.abi.signals import SIGPIPE
 from akuma.kernel.syscalls.args import s32, read_user, write_user
-from akuma.kernel.syscalls.fs import MAX_RW, _gather, _iovecs, _nofile, _user_buffers
+from akuma.kernel.syscalls.fs import MAX_RW, _gather, _iovecs, _nofile, _user_buffers, install_pair
 from akuma.kernel.syscalls.registry import syscall
 from akuma.mm import EFault
 from akuma.net import ancillary, sockaddr
@@ -160,26 +160,7 @@ def sys_socketpair(t, domain, typ, protocol, sv, *_):
         a.close()
         b.close()
         raise
-    p = t.process
-    try:
-        fa = _install(t, a, cloexec)
-    except KernelError:
-        a.close()
-        b.close()
-        raise
-    try:
-        fb = _install(t, b, cloexec)
-    except KernelError:
-        p.fds.close(fa)
-        b.close()
-        raise
-    try:
-        write_user(t, sv, struct.pack("<ii", fa, fb))
-    except KernelError:
-        p.fds.close(fa)
-        p.fds.close(fb)
-        raise
-    return 0
+    return install_pair(t, a, b, cloexec, sv)
 
 
 # -- names and connections ----------------------------------------------------------------------

@@ -20,6 +20,39 @@ from akuma.abi import KernelError
 from akuma.abi.errors import EIO, EROFS, EINVAL
 
 
+cdef void _pread_all(int fd, char *p, Py_ssize_t size, long long off,
+                     unsigned long long block) except *:
+    """``size`` bytes at ``off`` of the image, or EIO (``block`` names the
+    first block in the message); EINTR is retried."""
+    cdef Py_ssize_t done = 0, r
+    while done < size:
+        with nogil:
+            r = pread(fd, p + done, size - done, off + done)
+        if r < 0:
+            if errno == EINTR:
+                continue
+            raise KernelError(EIO, f"ext2: read error at block {block} (errno {errno})")
+        if r == 0:
+            raise KernelError(EIO, f"ext2: block {block} is past the end of the image")
+        done += r
+
+
+cdef void _pwrite_all(int fd, const char *p, Py_ssize_t size, long long off,
+                      unsigned long long block) except *:
+    """All ``size`` bytes to ``off`` of the image, or EIO."""
+    cdef Py_ssize_t done = 0, w
+    while done < size:
+        with nogil:
+            w = pwrite(fd, p + done, size - done, off + done)
+        if w < 0:
+            if errno == EINTR:
+                continue
+            raise KernelError(EIO, f"ext2: write error at block {block} (errno {errno})")
+        if w == 0:
+            raise KernelError(EIO, f"ext2: short write at block {block}")
+        done += w
+
+
 cdef class BlockDev:
     cdef readonly int fd
     cdef readonly Py_ssize_t bsize
@@ -50,41 +83,17 @@ cdef class BlockDev:
 
     cdef bytearray _read(self, unsigned long long n):
         cdef bytearray buf = bytearray(self.bsize)
-        cdef char *p = PyByteArray_AS_STRING(buf)
-        cdef Py_ssize_t done = 0
-        cdef Py_ssize_t r
-        cdef long long off = <long long>n * self.bsize
-        while done < self.bsize:
-            with nogil:
-                r = pread(self.fd, p + done, self.bsize - done, off + done)
-            if r < 0:
-                if errno == EINTR:
-                    continue
-                raise KernelError(EIO, f"ext2: read error at block {n} (errno {errno})")
-            if r == 0:
-                raise KernelError(EIO, f"ext2: block {n} is past the end of the image")
-            done += r
+        _pread_all(self.fd, PyByteArray_AS_STRING(buf), self.bsize,
+                   <long long>n * self.bsize, n)
         self.reads += 1
         return buf
 
     cdef void _write(self, unsigned long long n, bytearray buf) except *:
-        cdef char *p = PyByteArray_AS_STRING(buf)
-        cdef Py_ssize_t done = 0
-        cdef Py_ssize_t w
-        cdef long long off = <long long>n * self.bsize
         self._check(n)
         if PyByteArray_GET_SIZE(buf) != self.bsize:
             raise KernelError(EIO, "ext2: block buffer of the wrong size")
-        while done < self.bsize:
-            with nogil:
-                w = pwrite(self.fd, p + done, self.bsize - done, off + done)
-            if w < 0:
-                if errno == EINTR:
-                    continue
-                raise KernelError(EIO, f"ext2: write error at block {n} (errno {errno})")
-            if w == 0:
-                raise KernelError(EIO, f"ext2: short write at block {n}")
-            done += w
+        _pwrite_all(self.fd, PyByteArray_AS_STRING(buf), self.bsize,
+                    <long long>n * self.bsize, n)
         self.writes += 1
 
     def write_run(self, unsigned long long n, data):
@@ -93,9 +102,7 @@ cdef class BlockDev:
         cdef const unsigned char[:] v = data
         cdef Py_ssize_t total = v.shape[0]
         cdef Py_ssize_t cnt = total // self.bsize
-        cdef Py_ssize_t done = 0, w, i
-        cdef long long off = <long long>n * self.bsize
-        cdef const unsigned char *p
+        cdef Py_ssize_t i
         if self.readonly:
             raise KernelError(EROFS)
         if cnt == 0 or total % self.bsize:
@@ -106,17 +113,7 @@ cdef class BlockDev:
             for i in range(cnt):
                 if self.cache.pop(n + i, None) is not None:
                     self.dirty.discard(n + i)
-        p = &v[0]
-        while done < total:
-            with nogil:
-                w = pwrite(self.fd, p + done, total - done, off + done)
-            if w < 0:
-                if errno == EINTR:
-                    continue
-                raise KernelError(EIO, f"ext2: write error at block {n} (errno {errno})")
-            if w == 0:
-                raise KernelError(EIO, f"ext2: short write at block {n}")
-            done += w
+        _pwrite_all(self.fd, <const char *>&v[0], total, <long long>n * self.bsize, n)
         self.writes += cnt
 
     def read_run(self, unsigned long long n, out):
@@ -125,9 +122,8 @@ cdef class BlockDev:
         cdef unsigned char[:] v = out
         cdef Py_ssize_t total = v.shape[0]
         cdef Py_ssize_t cnt = total // self.bsize
-        cdef Py_ssize_t i = 0, j, done, r, bs = self.bsize
+        cdef Py_ssize_t i = 0, j, bs = self.bsize
         cdef unsigned char *p
-        cdef long long off
         cdef object b
         if cnt == 0 or total % bs:
             raise KernelError(EIO, "ext2: partial block in a run read")
@@ -143,18 +139,8 @@ cdef class BlockDev:
             j = i + 1
             while j < cnt and (not self.cache or (n + j) not in self.cache):
                 j += 1
-            done = 0
-            off = <long long>(n + i) * bs
-            while done < (j - i) * bs:
-                with nogil:
-                    r = pread(self.fd, p + i * bs + done, (j - i) * bs - done, off + done)
-                if r < 0:
-                    if errno == EINTR:
-                        continue
-                    raise KernelError(EIO, f"ext2: read error at block {n + i} (errno {errno})")
-                if r == 0:
-                    raise KernelError(EIO, f"ext2: block {n + i} is past the end of the image")
-                done += r
+            _pread_all(self.fd, <char *>(p + i * bs), (j - i) * bs,
+                       <long long>(n + i) * bs, n + i)
             self.reads += j - i
             i = j
 
