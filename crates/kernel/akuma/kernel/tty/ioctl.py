@@ -5,24 +5,17 @@ import struct
 
 from akuma.abi import KernelError
 from akuma.abi import signals as S
-from akuma.abi.errors import EINVAL, EIO, ENOTTY, EPERM, ESRCH, EFAULT
-from akuma.mm import EFault
+from akuma.abi.errors import EINVAL, EIO, ENOTTY, EPERM, ESRCH
+from akuma.kernel.syscalls.args import read_user, write_user
 from akuma.kernel.tty import jobctl
 from akuma.kernel.tty import termios as T
 
 
-def _get(t, arg, n):
-    try:
-        return t.process.aspace.read(arg, n)
-    except EFault:
-        raise KernelError(EFAULT) from None
+_get = read_user
 
 
 def _put(t, arg, data):
-    try:
-        t.process.aspace.write(arg, data)
-    except EFault:
-        raise KernelError(EFAULT) from None
+    write_user(t, arg, data)
     return 0
 
 
