@@ -136,6 +136,22 @@ def test_bulk_output(system):
     assert (got.returncode, len(got.stdout)) == (0, 1_000_000)
 
 
+def test_session_over_the_guest_tcp_stack(system):
+    """Forwarded host connections reach the server as host sockets (no
+    virtual wire); a connection from inside the guest crosses the guest's
+    TCP stack.  ssh -W to 127.0.0.1:22 opens one from the kernel's side, and
+    a second OpenSSH session runs over it end to end."""
+    hop = " ".join(system.ssh_args()[:-1] + ["-W", "127.0.0.1:22", "user@127.0.0.1"])
+    args = system.ssh_args() + [
+        "dd if=/dev/zero bs=65536 count=64 2>/dev/null; echo; netstat -tn; exit 7"]
+    args[-2:-1] = ["-o", f"ProxyCommand={hop}", "user@127.0.0.1"]
+    got = subprocess.run(args, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert got.returncode == 7, got.stderr
+    assert got.stdout[:4 << 20] == bytes(4 << 20)
+    # The inner connection is a guest TCP connection to port 22.
+    assert b"127.0.0.1:22" in got.stdout[4 << 20:], got.stdout[4 << 20:]
+
+
 def test_login_and_drop_are_logged(system):
     log = system.read_log()
     assert "ssh: user logged in from" in log

@@ -170,6 +170,7 @@ class Nat:
         # ~28,000 others (never onto a live flow or a fresh TIME_WAIT).
         self._next_sport = random.randrange(EPHEMERAL_LO, EPHEMERAL_HI)
         self.udp_forwards = []
+        self.local_conns = set()     # forwarded host sockets held by kernel services
         self.dns_upstream = dns_upstream()
         self.reasm = Reassembler(stack.clock, stack.stats)
         self.dhcp = dhcp.Server(self, GUEST, GATEWAY, DNS, GATEWAY)
@@ -350,10 +351,16 @@ class Nat:
 
     def _accept(self, ls, guest_port):
         try:
-            s, _ = ls.accept()
+            s, addr = ls.accept()
         except OSError:
             return
         s.setblocking(False)
+        local = self.stack.local_services.get(guest_port)
+        if local is not None:
+            # A kernel service (Stack.add_local_service); it sees the peer
+            # as the gateway, as a guest program would.
+            local(self, s, (socket.inet_ntoa(GATEWAY), addr[1]))
+            return
         key = self.new_gateway_key(guest_port, self.flows)
         if key is None:
             s.close()               # 28,000 live forwarded connections: refuse

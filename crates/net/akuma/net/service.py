@@ -40,6 +40,8 @@ class NetService:
         if self._nat is not None:
             if any(f.delivering() for f in list(self._nat.flows.values())):
                 return True
+            if any(c.delivering() for c in list(self._nat.local_conns)):
+                return True
         return False
 
     def drain(self, sched, bound=DRAIN_SECONDS):

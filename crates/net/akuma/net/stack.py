@@ -53,12 +53,26 @@ class Stack:
         self.bound = {P.IPPROTO_TCP: {}, P.IPPROTO_UDP: {}, P.IPPROTO_ICMP: {}}
         self.raw_icmp = []           # SOCK_RAW/IPPROTO_ICMP sockets
         self.packet_socks = []       # AF_PACKET sockets (akuma.net.packet)
+        # guest port -> accept(nat, host socket, peer): see add_local_service
+        self.local_services = {}
         # Timers: a heap of (deadline, n, owner); owners have deadline()/on_timer()
         self._timers = []
         self._tseq = itertools.count()
         self.on_timer_change = lambda deadline: None
         self.wake = lambda sock: None            # readiness changed: wake waiters
         self.iss_secret = random.getrandbits(32)
+
+    def add_local_service(self, port, accept):
+        """Host connections forwarded to TCP ``port`` (-p HOST:PORT) go to
+        ``accept(nat, sock, peer)`` as host sockets instead of over the
+        virtual wire.  For the kernel's own servers (SSH), whose bytes would
+        otherwise cross two TCP stacks in Python, the guest's and the
+        NAT's, for nothing a guest program can observe."""
+        self.local_services[port] = accept
+
+    def remove_local_service(self, port, accept):
+        if self.local_services.get(port) == accept:
+            del self.local_services[port]
 
     # ============================================================= local addresses
     def is_local(self, addr):

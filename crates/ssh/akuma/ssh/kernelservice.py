@@ -16,7 +16,7 @@ from .config import ServerConfig
 from .connection import ServerConnection
 from .errors import REASON_NAMES
 from .kernelbackend import KernelBackend, read_file
-from .kernelsock import Deadline, KernelTcp, Soon, tcp_socket
+from .kernelsock import Deadline, HostTcp, KernelTcp, Soon, tcp_socket
 from .keys import HostKey, KeyFormatError
 
 log = logging.getLogger("akuma.ssh")
@@ -63,10 +63,10 @@ def _save(vfs, path, data, mode):
 class _Client:
     """One accepted TCP connection and its ServerConnection."""
 
-    def __init__(self, service, sock):
+    def __init__(self, service, tcp):
         self.service = service
         self.kernel = service.kernel
-        self.tcp = KernelTcp(sock)
+        self.tcp = tcp
         host, port = self.tcp.peer()
         self.peer = f"{host}:{port}"
         self.conn = ServerConnection(service.config, service.backend, clock=time.monotonic,
@@ -143,6 +143,8 @@ class SshService:
         sock.listeners.append(self.soon.kick)
         self.sock = sock
         self.kernel.ssh = self
+        # Forwarded host connections skip the guest's TCP and the NAT's.
+        self.kernel.net.stack.add_local_service(self.port, self._accept_forwarded)
         return self
 
     def _accept(self):
@@ -155,12 +157,23 @@ class SshService:
                 self.kernel.log("ssh: too many connections; refusing one")
                 child.close()
                 continue
-            self.clients.add(_Client(self, child))
+            self.clients.add(_Client(self, KernelTcp(child)))
+
+    def _accept_forwarded(self, nat, sock, peer):
+        """A host connection forwarded to our port (-p HOST:22), given to us
+        by the NAT as a host socket."""
+        if self.sock is None or len(self.clients) >= MAX_CONNECTIONS:
+            if self.sock is not None:
+                self.kernel.log("ssh: too many connections; refusing one")
+            sock.close()
+            return
+        self.clients.add(_Client(self, HostTcp(nat, sock, peer, MAX_SEND_BACKLOG)))
 
     def stop(self):
         for client in list(self.clients):
             client.shutdown()
         if self.sock is not None:
+            self.kernel.net.stack.remove_local_service(self.port, self._accept_forwarded)
             self.soon.cancel()
             self.sock.listeners.clear()
             self.sock.close()

@@ -7,6 +7,7 @@ would re-enter the stack, so a wake-up only arms a ``Soon``: a scheduler
 timer at time 0 that runs its function at the loop's next timer pass
 (the next idle wait or tick), outside any handler."""
 import errno
+import socket
 import logging
 
 from akuma.abi import KernelError
@@ -143,4 +144,126 @@ class KernelTcp:
         try:
             self.sock.close()
         except KernelError:
+            pass
+
+
+class HostTcp:
+    """KernelTcp's contract over a forwarded host connection that the NAT
+    hands straight to a kernel service (Nat.add_local_service).  The NAT's
+    selector watches it: readable while the service may read (less than
+    ``pause_at`` queued for sending), writable while something is queued."""
+
+    def __init__(self, nat, sock, peer, pause_at):
+        import selectors
+        self._READ, self._WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
+        self.nat = nat
+        self.sock = sock
+        self._peer = peer
+        self.pause_at = pause_at
+        self.eof = False
+        self.failed = False
+        self.pending = bytearray()
+        self.shut_wr = False
+        self._want_shut = False
+        self._listeners = []
+        self._events = 0
+        self.closed = False
+        nat.local_conns.add(self)
+        self._watch()
+
+    def on_wake(self, callback):
+        self._listeners.append(callback)
+
+    def peer(self):
+        return self._peer
+
+    def host_event(self, mask):
+        if mask & self._WRITE:
+            self.flush()
+        for callback in list(self._listeners):
+            callback()
+
+    def _watch(self):
+        if self.closed:
+            return
+        events = 0
+        if not self.eof and len(self.pending) < self.pause_at:
+            events |= self._READ
+        if self.pending and not self.failed:
+            events |= self._WRITE
+        if events == self._events:
+            return
+        sel = self.nat.sel
+        try:
+            if not events:
+                sel.unregister(self.sock)
+            elif not self._events:
+                sel.register(self.sock, events, self)
+            else:
+                sel.modify(self.sock, events, self)
+            self._events = events
+        except (KeyError, ValueError, OSError):
+            self._events = 0
+
+    def recv(self, n=READ_CHUNK):
+        if self.eof:
+            return b""
+        try:
+            data = self.sock.recv(n)
+        except (BlockingIOError, InterruptedError):
+            return b""
+        except OSError:
+            data, self.failed = b"", True
+        if not data:
+            self.eof = True
+            self._watch()
+        return data
+
+    def send(self, data):
+        if data and not self.failed:
+            self.pending += data
+        self.flush()
+
+    def flush(self):
+        while self.pending and not self.failed:
+            try:
+                n = self.sock.send(self.pending)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self.failed = True
+                self.pending.clear()
+                break
+            del self.pending[:n]
+        if self._want_shut and not self.pending and not self.shut_wr and not self.failed:
+            self.shut_wr = True
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        self._watch()
+
+    def write_eof(self):
+        self._want_shut = True
+        self.flush()
+
+    @property
+    def backlog(self):
+        return len(self.pending)
+
+    def delivering(self):
+        return bool(self.pending) and not self.failed
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        self._listeners.clear()
+        self.pending.clear()
+        self.nat.local_conns.discard(self)
+        if self._events:
+            self.nat.sel_unregister(self.sock)
+        try:
+            self.sock.close()
+        except OSError:
             pass
