@@ -5,16 +5,13 @@ with `akuma -c` before the boot)."""
 import asyncio
 import shutil
 import subprocess
-import warnings
 
 import pytest
 
+from akuma.ssh import passhash
 from harness import run_akuma
 from sshguest import BootedSystem
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    crypt = pytest.importorskip("crypt")      # the kernel backend uses the host's crypt(3)
 asyncssh = pytest.importorskip("asyncssh")
 pytestmark = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
 
@@ -22,7 +19,7 @@ PASSWORD = "s3cret pw-Ä"
 
 
 def set_password(image):
-    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
+    hashed = passhash.hash_password(PASSWORD, "sha512")
     assert hashed.startswith("$6$")
     got = run_akuma("--image", image, "-q", "-c",
                     f"sed -i 's|^user:[^:]*:|user:{hashed}:|' /etc/shadow && "

@@ -3,12 +3,12 @@ and /etc/group on the VFS, keys from ~/.ssh/authorized_keys and
 /etc/ssh/authorized_keys, sessions as guest processes (kernelsession),
 sftp on the VFS as the user (kernelsftp), forwarding through the kernel's
 TCP stack (kernelstream)."""
-import hmac
 import logging
 
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
 
+from . import passhash
 from .backend import BackendError, UserInfo
 from .keys import parse_authorized_keys
 from .kernelsession import KernelSession
@@ -51,6 +51,7 @@ def _fields(text, count):
 class KernelBackend:
     def __init__(self, kernel):
         self.kernel = kernel
+        self._unsupported_schemes = set()        # logged once each
 
     @property
     def vfs(self):
@@ -109,13 +110,19 @@ class KernelBackend:
             stored = parts[1]
             if not stored or stored[0] in "!*":
                 return False                     # empty or locked: never over the network
-            try:
-                import crypt                     # deprecated, host glibc's crypt(3)
-            except ImportError:
+            if not passhash.supported(stored):
+                self._log_unsupported(stored)
                 return False
-            got = crypt.crypt(password, stored)
-            return got is not None and hmac.compare_digest(got, stored)
+            return passhash.verify(password, stored)
         return False
+
+    def _log_unsupported(self, stored):
+        """Once per scheme, naming only the scheme id (never the hash)."""
+        scheme = stored.split("$")[1][:8] if stored.startswith("$") else "DES/unknown"
+        if scheme not in self._unsupported_schemes:
+            self._unsupported_schemes.add(scheme)
+            self.kernel.log(f"ssh: /etc/shadow hash scheme {scheme!r} is not supported "
+                            "(only $1$, $5$, $6$); password login refused")
 
     # -- sessions ------------------------------------------------------------------
     def start_session(self, request, sink):
