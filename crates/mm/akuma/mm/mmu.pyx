@@ -663,6 +663,7 @@ cdef class Mmu:
     cdef uc_hook hook
     cdef readonly PageTable current
     cdef readonly FrameAllocator frames
+    cdef readonly unsigned long flushes     # every TLB flush (the tick's policy)
 
     def __cinit__(self, Cpu cpu, FrameAllocator frames):
         self.cpu = cpu
@@ -692,7 +693,12 @@ cdef class Mmu:
             self.m.kwin = False
         f.ncode_dirty = 0
         f.code_overflow = False
+        self.flush()
+
+    def flush(self):
+        """Drop every cached translation."""
         uc_ctl_flush_tlb(self.cpu.uc)
+        self.flushes += 1
 
     def switch(self, PageTable pt, bint flush=True):
         """Make ``pt`` the address space the CPU translates through.  Inside
@@ -704,7 +710,7 @@ cdef class Mmu:
         self.current = pt
         self.m.current = &pt.a if pt is not None else NULL
         if flush:
-            uc_ctl_flush_tlb(self.cpu.uc)
+            self.flush()
 
     @property
     def fills(self):
