@@ -349,3 +349,16 @@ def test_argument_list_too_long_is_e2big():
     with pytest.raises(ExecError) as ei:
         k.spawn(b"/p", [b"/p", b"x" * (3 << 20)], [])
     assert ei.value.errno == E2BIG
+
+
+def test_a_working_set_the_tlb_covers_is_not_refilled_at_every_tick():
+    """The tick flushes unicorn's TLB only while it is too small (so it
+    grows); once it covers 64 MiB touched at random, the ~70 ticks of this
+    run must not each refill 16k pages (1M+ fills, as when every tick
+    flushed).  A count, not a time: more ticks on a slow machine add none."""
+    run = Run("mm_bench", args=(b"random", b"64", b"10000000"), mem=128 << 20)
+    status, out = run()
+    assert status == 0 and out.startswith(b"random "), out
+    pages = (64 << 20) // 4096
+    fills = run.kernel.mmu.fills
+    assert fills < 24 * pages, f"{fills} TLB fills for a {pages}-page working set"
