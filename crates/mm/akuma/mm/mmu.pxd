@@ -30,6 +30,7 @@ cdef struct Frames:
     uint32_t nfree
     uint32_t *free_stack
     uint16_t *refcnt
+    uint8_t *used           # 0: never handed out, still zero from the host's mmap
     uint32_t *code_dirty    # freed or rewritten frames that held translated code
     uint32_t ncode_dirty
     bint code_overflow      # too many: flush the whole code cache instead

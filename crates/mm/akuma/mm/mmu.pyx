@@ -75,7 +75,12 @@ cdef inline int64_t frame_alloc(Frames *f) noexcept nogil:
     f.nfree -= 1
     n = f.free_stack[f.nfree]
     f.refcnt[n] = 1
-    memset(f.ram + <uint64_t>n * PAGE, 0, PAGE)
+    if f.used[n]:
+        memset(f.ram + <uint64_t>n * PAGE, 0, PAGE)
+    else:
+        # Still as the host's anonymous mmap made it: zero, and untouched
+        # (zeroing it would only add a write to the host's first-touch fault).
+        f.used[n] = 1
     return <int64_t>n * PAGE
 
 cdef inline bint frame_put(Frames *f, uint64_t paddr) noexcept nogil:
@@ -111,8 +116,10 @@ cdef class FrameAllocator:
         self.f.nframes = n
         self.f.free_stack = <uint32_t *>malloc(n * sizeof(uint32_t))
         self.f.refcnt = <uint16_t *>calloc(n, sizeof(uint16_t))
+        self.f.used = <uint8_t *>calloc(n, sizeof(uint8_t))
         self.f.code_dirty = <uint32_t *>malloc(CODE_DIRTY_MAX * sizeof(uint32_t))
-        if self.f.free_stack == NULL or self.f.refcnt == NULL or self.f.code_dirty == NULL:
+        if self.f.free_stack == NULL or self.f.refcnt == NULL or self.f.code_dirty == NULL \
+                or self.f.used == NULL:
             raise MemoryError()
         # Highest first, so low frames are handed out first.
         self.f.nfree = 0
@@ -124,6 +131,7 @@ cdef class FrameAllocator:
     def __dealloc__(self):
         free(self.f.free_stack)
         free(self.f.refcnt)
+        free(self.f.used)
         free(self.f.code_dirty)
 
     @property
