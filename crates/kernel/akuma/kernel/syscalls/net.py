@@ -15,7 +15,8 @@ from akuma.abi.errors import (EAFNOSUPPORT, EAGAIN, EBADF, EINVAL, EMFILE, EMSGS
                               ENOTSOCK, EPERM, EPIPE)
 from akuma.abi.signals import SIGPIPE
 from akuma.kernel.syscalls.args import s32, read_user, write_user
-from akuma.kernel.syscalls.fs import MAX_RW, _gather, _iovecs, _nofile, _user_buffers, install_pair
+from akuma.kernel.syscalls.fs import (MAX_RW, _gather, _iovecs, _nofile, _skip, _user_buffers,
+                                      install_pair)
 from akuma.kernel.syscalls.registry import syscall
 from akuma.mm import EFault
 from akuma.net import ancillary, sockaddr
@@ -291,12 +292,47 @@ def _send(t, s, views, msg, flags):
     nonblock = _nonblocking(s, flags)
     if nonblock:
         flags |= so.MSG_DONTWAIT
+    elif getattr(s, "type", None) == so.SOCK_STREAM:
+        return _send_all(t, s, views, msg, flags)
     try:
         return _run(t, s, lambda: s.sendmsg(views, msg, flags), nonblock, True)
     except KernelError as e:
         if e.errno == EPIPE and s.sigpipe and not flags & so.MSG_NOSIGNAL:
             t.kernel.send_signal(t.process, SIGPIPE, task=t)
         raise
+
+
+def _send_all(t, s, views, msg, flags):
+    """A blocking send on a stream socket takes every byte, as on Linux
+    (tcp_sendmsg, unix_stream_sendmsg): when the buffers fill part-way the
+    task sleeps with its progress in ``t.partial_write`` and the re-executed
+    SVC goes on from there.  A signal then ends the call with the count
+    sent so far (never EINTR), as does an error or SO_SNDTIMEO expiring
+    after some bytes went."""
+    key = ("send", id(s), flags, sum(len(v) for v in views))
+    prog, t.partial_write = t.partial_write, None
+    done = prog[1] if prog is not None and prog[0] == key else 0
+    total = key[3]
+    while True:
+        rest = _skip(views, done) if done else views
+        first = msg if not done else Message()      # ancillary data goes with the first byte
+        try:
+            r = _run(t, s, lambda: s.sendmsg(rest, first, flags), False, True)
+        except KernelError as e:
+            if done:
+                return done                          # the error is for the next call
+            if e.errno == EPIPE and s.sigpipe and not flags & so.MSG_NOSIGNAL:
+                t.kernel.send_signal(t.process, SIGPIPE, task=t)
+            raise
+        if r is None:                                # sleeping until there is room
+            if done:
+                t.partial_write = (key, done)
+            return None
+        if r < 0:                                    # SO_SNDTIMEO expired
+            return done or r
+        done += r
+        if done >= total or r == 0:
+            return done
 
 
 def _recv(t, s, views, msg, flags):
