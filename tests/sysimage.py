@@ -13,11 +13,12 @@ from akuma.image.sparse import copy_sparse
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 # The default package set minus the CA bundle; every program the issue names
-# (dash, sqlite3, git, tcc, vim-tiny) is in it.  AKUMA_TEST_PACKAGES
-# (comma list) picks another set.
+# (dash, sqlite3, git, tcc, vim-tiny, GNU coreutils' head) is in it.
+# AKUMA_TEST_PACKAGES (comma list) picks another set.
 PACKAGES = tuple(os.environ.get("AKUMA_TEST_PACKAGES", "").split(",")) if \
     os.environ.get("AKUMA_TEST_PACKAGES") else \
-    ("busybox-static", "dash", "libc6", "musl", "sqlite3", "git", "tcc", "libc6-dev", "vim-tiny")
+    ("busybox-static", "coreutils", "dash", "libc6", "musl", "sqlite3", "git", "tcc",
+     "libc6-dev", "vim-tiny")
 SIZE = 512 << 20
 
 

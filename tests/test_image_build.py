@@ -49,6 +49,11 @@ def test_image_layout(image):
         assert _lookup(fs, "usr/sbin/init").readlink() == b"/bin/busybox"
         assert _lookup(fs, "usr/bin/busybox").is_reg
         assert _lookup(fs, "usr/bin/sqlite3").is_reg             # a package's own file
+        # Packages win over busybox's applets, as on Debian: coreutils' head
+        # and ls are GNU's; applets only fill paths no package provides.
+        for path in ("usr/bin/head", "usr/bin/ls", "usr/sbin/chroot"):
+            assert _lookup(fs, path).is_reg, path
+        assert _lookup(fs, "usr/sbin/ifconfig").readlink() == b"/bin/busybox"
         passwd = _read(fs, "etc/passwd").decode()
         assert passwd.startswith("root:x:0:0:")
         assert "\nuser:x:1000:1000:" in passwd

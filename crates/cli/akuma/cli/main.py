@@ -96,8 +96,8 @@ def _add_image_parser(sub):
     b.add_argument("--size", type=parse_disk_size, default=None, metavar="SIZE",
                    help="filesystem size (default 1G; the file is sparse)")
     b.add_argument("--packages", nargs="+", metavar="PKG",
-                   help="Debian packages to install (default: busybox-static dash libc6 "
-                        "musl tcc libc6-dev sqlite3 git vim-tiny ca-certificates); "
+                   help="Debian packages to install (default: busybox-static coreutils dash "
+                        "libc6 musl tcc libc6-dev sqlite3 git vim-tiny ca-certificates); "
                         "dependencies are added")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

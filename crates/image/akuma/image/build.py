@@ -20,8 +20,8 @@ from akuma.image.fetch import fetch_all
 from akuma.image.progress import Progress
 from akuma.image.writer import ImageWriter, MERGED
 
-DEFAULT_PACKAGES = ("busybox-static", "dash", "libc6", "musl", "tcc", "libc6-dev", "sqlite3",
-                    "git", "vim-tiny", "ca-certificates")
+DEFAULT_PACKAGES = ("busybox-static", "coreutils", "dash", "libc6", "musl", "tcc", "libc6-dev",
+                    "sqlite3", "git", "vim-tiny", "ca-certificates")
 DEFAULT_SIZE = 1 << 30
 
 # Like Debian's minimal images (dpkg path-exclude): no manuals or translations.
