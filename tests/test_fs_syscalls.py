@@ -141,3 +141,49 @@ def test_sendfile_into_a_full_pipe_loses_nothing(guest, qemu, akuma, tmp_path):
     assert got.returncode == 0, got.stderr
     assert got.stdout == qemu(exe, str(tmp_path), env=test_env()).stdout
     assert b"reader: bytes=1048576 mismatched=0" in got.stdout
+
+
+@pytest.mark.parametrize("volume", [True, False], ids=["hostfs", "memfs"])
+def test_xattr_nice_fadvise_match_linux(guest, qemu, dirs, volume):
+    """xattrs (every form and error path; no filesystem here stores any),
+    getpriority/setpriority over a process group and an unprivileged user,
+    and fadvise64, compared with Linux on a host tmpfs directory."""
+    exe = guest("xattr_prio")
+    qd = tempfile.mkdtemp(prefix="akuma-xattr-",
+                          dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    os.chmod(qd, 0o755)
+    try:
+        ref = qemu(exe, qd, env=test_env())
+    finally:
+        shutil.rmtree(qd, ignore_errors=True)
+    assert ref.returncode == 0, ref.stderr
+    ref_lines = _lines(ref)
+    if "nr child: 3" in ref_lines:
+        pytest.skip("the host refuses setuid for qemu's child (not running as root)")
+    if "prio set -100 (clamped): -1 EACCES" in ref_lines:
+        pytest.skip("the host's root lacks CAP_SYS_NICE")
+    if volume:
+        ad = dirs()
+        got = run_akuma("run", "-v", f"{ad}:/data", "--", exe, "/data")
+        assert os.listdir(ad) == [], "the guest left files behind on the volume"
+    else:
+        got = run_akuma("run", "--", exe, "/tmp")
+    assert got.returncode == 0, got.stderr
+    _assert_same(got, ref_lines)
+    assert b"unsupported syscall" not in got.stderr
+    # Akuma's own answers where Linux's depend on the filesystem.
+    assert b"raw set user.x: -1 EOPNOTSUPP" in got.stderr
+    lines = _lines(got)
+    assert "get user.x: -1 ENODATA" in lines
+    assert "get foo.bar: -1 EOPNOTSUPP" in lines          # no such namespace
+    assert "get name 256: -1 ERANGE" in lines
+    assert "lset symlink user: -1 EPERM" in lines         # user.* only on files and dirs
+    assert "list f: ok names=0" in lines
+    assert "nr get unsearchable: -1 EACCES" in lines
+    assert "nr set trusted: -1 EPERM" in lines
+    assert "fadvise pipe bad advice: -1 ESPIPE" in lines
+    assert "fadvise socket: 0" in lines
+    assert "prio get: 40" in lines                         # 20 - nice, nice clamped to -20
+    assert "A self set -6 (lower): -1 EACCES" in lines
+    assert "A set B (root's): -1 EPERM" in lines
+    assert "A pgrp set 15 (B is root's): -1 EPERM" in lines

@@ -146,3 +146,29 @@ def test_blocking_pipe_writes_take_every_byte(guest, qemu, akuma):
     assert got.stdout == qemu(exe, env=_env()).stdout
     assert "write: ret=1048576 writev: ret=400005" in _lines(got)
     assert "interrupted write (SA_RESTART): ret=65536 errno=0" in _lines(got)
+
+
+def test_nice_survives_fork_and_exec_and_rlimit_nice(guest, akuma):
+    # `nice -n 5 CMD`: nice(5), then exec.  Linux's answers, written out:
+    # qemu-user cannot exec another AArch64 program and fakes the fields of
+    # /proc/self/stat; raising RLIMIT_NICE's hard limit needs CAP_SYS_RESOURCE,
+    # which a container's root may lack.  /proc/<pid>/stat fields 18 and 19
+    # are the priority (20 + nice) and the nice value.
+    got = akuma("run", guest("xattr_prio"), "nice")
+    assert got.returncode == 0, got.stderr
+    assert _lines(got) == [
+        "start: nice=0 stat priority=20 nice=0",
+        "nice(5): 5",
+        "after nice: nice=5 stat priority=25 nice=5",
+        "forked child: nice=5 stat priority=25 nice=5",
+        "C RLIMIT_NICE 25: 0",
+        "C drop root: 0",
+        "C self set -5: 0",                 # 20 - (-5) <= RLIMIT_NICE
+        "C self set -6: -1 EACCES",
+        "C nice(1): -4 OK",
+        "C nice(-1): -5 OK",
+        "C nice(-1) again: -1 EPERM",       # libc turns EACCES into EPERM
+        "C self get: 25",
+        "C status: 0",
+        "after exec: nice=5 stat priority=25 nice=5",
+    ]

@@ -16,6 +16,8 @@ NUMBER = {v: k for k, v in NAMES.items()}
 
 
 @pytest.mark.parametrize("name,nr", [
+    ("setxattr", 5), ("getxattr", 8), ("listxattr", 11), ("fremovexattr", 16),
+    ("setpriority", 140), ("getpriority", 141), ("fadvise64", 223),
     ("getcwd", 17), ("dup", 23), ("dup3", 24), ("fcntl", 25), ("ioctl", 29),
     ("mkdirat", 34), ("unlinkat", 35), ("faccessat", 48), ("chdir", 49),
     ("openat", 56), ("close", 57), ("pipe2", 59), ("getdents64", 61), ("lseek", 62),

@@ -224,6 +224,10 @@ def _run(opts, vfs, log):
         kernel.restore_host_ttys()      # the console may have made the terminal raw
         print(f"akuma: cannot start init: {e}", file=sys.stderr)
         return 125
+    # As on Linux, init ignores every signal it does not handle: busybox
+    # init resets its handlers while it runs the shutdown actions, and a
+    # second `poweroff` (SIGUSR2) must not kill it then.
+    init.unkillable = path == INIT
     log(f"started {shown} (pid {init.pid})")
     code = _run_until(kernel, vfs, init, log)
     if kernel.shutdown is None and opts.shell_command is None:

@@ -62,6 +62,7 @@ class Lifecycle:
             proc.argv, proc.envp = parent.argv, parent.envp
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = [list(r) for r in parent.rlimits]
+            proc.nice = parent.nice
             proc.sigactions = parent.sigactions if flags & CLONE_SIGHAND else \
                 [SigAction(**vars(a)) for a in parent.sigactions]
             proc.exit_signal = flags & CSIGNAL

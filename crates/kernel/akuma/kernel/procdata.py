@@ -248,7 +248,7 @@ def _stat(k, p, t=None):
     tick = 10_000_000       # USER_HZ = 100
     fields = [ident, f"({p.comm.decode(errors='replace')})", state,
               p.ppid, p.pgid, p.sid, 0, -1, 0, 0, 0, 0, 0, user // tick, system // tick,
-              p.child_utime_ns // tick, p.child_stime_ns // tick, 20, 0,
+              p.child_utime_ns // tick, p.child_stime_ns // tick, 20 + p.nice, p.nice,
               len(p.threads), 0, p.start_ns // 10_000_000, size, rss // 4096]
     return (" ".join(map(str, fields)) + " 0" * 28 + "\n").encode()
 

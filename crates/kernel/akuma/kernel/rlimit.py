@@ -16,4 +16,6 @@ def default_rlimits():
     lim[RLIMIT_MEMLOCK] = [8 << 20, 8 << 20]
     lim[RLIMIT_SIGPENDING] = [4096, 4096]
     lim[RLIMIT_MSGQUEUE] = [819200, 819200]
+    lim[RLIMIT_NICE] = [0, 0]       # raising priority needs root (Linux's INIT_RLIMITS)
+    lim[RLIMIT_RTPRIO] = [0, 0]
     return lim

@@ -81,6 +81,15 @@ class Signals:
         if not p.alive:
             return
         act = p.sigactions[sig]
+        if p.unkillable and act.handler == S.SIG_DFL:
+            # Linux's SIGNAL_UNKILLABLE (sig_task_ignored): init never gets
+            # SIGKILL or SIGSTOP, and drops an unhandled signal unless it
+            # blocks it (busybox init blocks its signals and takes them with
+            # sigtimedwait).  deliver_signals drops the rest; a fault still
+            # kills it (force_signal).
+            if sig in (S.SIGKILL, S.SIGSTOP) or \
+                    not any(x.sigmask & _bit(sig) for x in p.threads if x.state != "Z"):
+                return
         if sig == S.SIGKILL:
             self.exit_process(p, S.SIGKILL)
             return
@@ -196,8 +205,8 @@ class Signals:
                 continue
             if act.handler == S.SIG_DFL:
                 action = S.default_action(sig)
-                if action in (S.IGNORE, S.CONT):
-                    continue
+                if action in (S.IGNORE, S.CONT) or p.unkillable:
+                    continue                # init: an unhandled signal is dropped
                 if action == S.STOP:
                     self._stop(p, sig)
                     return

@@ -51,6 +51,7 @@ class Process:
     def __init__(self, pid, aspace, parent=None):
         self.pid = pid
         self.parent = parent
+        self.unkillable = False     # the booted system's init (SIGNAL_UNKILLABLE)
         self.pgid = pid
         self.sid = pid
         self.aspace = aspace
@@ -64,6 +65,7 @@ class Process:
         self.envp = []
         self.sigactions = [SigAction() for _ in range(NSIG + 1)]
         self.rlimits = default_rlimits()
+        self.nice = 0               # -20..19 (getpriority/setpriority); kept over exec
         self.threads = []
         self.exit_status = None     # wait status word once dead
         self.pending_signals = 0    # bit mask of process-directed signals

@@ -515,6 +515,24 @@ def sys_fallocate(t, fd, mode, offset, length, *_):
     return -EOPNOTSUPP
 
 
+# -- fadvise64 ---------------------------------------------------------------------------------------
+POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5      # NORMAL RANDOM SEQUENTIAL WILLNEED DONTNEED NOREUSE
+
+
+@syscall("fadvise64", "fd int int int")
+def sys_fadvise64(t, fd, offset, length, advice, *_):
+    """generic_fadvise with nothing to tune: EBADF (O_PATH too), ESPIPE for
+    a pipe or FIFO (before anything else), EINVAL for a negative length or
+    an unknown advice; else 0 (sockets and devices included, as Linux,
+    whose noop backing device ignores the advice)."""
+    f = _file(t, fd)
+    if (f.stat().mode & S.S_IFMT) == S.S_IFIFO or hasattr(f, "pipe"):
+        return -ESPIPE
+    if s64(length) < 0 or not POSIX_FADV_NORMAL <= s32(advice) <= POSIX_FADV_NOREUSE:
+        return -EINVAL
+    return 0
+
+
 # -- statx / statfs ---------------------------------------------------------------------------------
 
 STATX_BASIC_STATS = 0x7FF

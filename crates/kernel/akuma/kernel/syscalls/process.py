@@ -2,9 +2,9 @@
 import struct
 
 from akuma.abi import KernelError
-from akuma.abi.errors import E2BIG, EFAULT, EINVAL, EPERM, ESRCH
+from akuma.abi.errors import E2BIG, EACCES, EFAULT, EINVAL, EPERM, ESRCH
 from akuma.mm import EFault
-from akuma.kernel.rlimit import RLIM_NLIMITS, RLIMIT_NOFILE
+from akuma.kernel.rlimit import RLIM_NLIMITS, RLIMIT_NICE, RLIMIT_NOFILE
 from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall, ignored
 
@@ -165,6 +165,70 @@ def sys_getrlimit(t, resource, rlim, *_):
 @syscall("setrlimit", "int hex")
 def sys_setrlimit(t, resource, rlim, *_):
     return sys_prlimit64(t, 0, resource, rlim, 0)
+
+
+# -- nice values -------------------------------------------------------------------------
+PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
+MIN_NICE, MAX_NICE = -20, 19
+
+
+def _prio_targets(t, which, who):
+    """The processes getpriority/setpriority act on (Linux keeps nice per
+    thread; here it is per process, and a tid names its process).  Zombies
+    count until they are reaped, as on Linux."""
+    k = t.kernel
+    if which == PRIO_PROCESS:
+        if who == 0:
+            return [t.process]
+        p = k.processes.get(who)
+        if p is None:
+            task = k.tasks.get(who)
+            p = task.process if task is not None else None
+        return [p] if p is not None and not p.reaped else []
+    procs = [p for p in k.processes.values() if not p.reaped]
+    if which == PRIO_PGRP:
+        pgid = who or t.process.pgid
+        return [p for p in procs if p.pgid == pgid]
+    uid = (who & 0xFFFFFFFF) if who else t.process.creds.uid
+    return [p for p in procs if p.creds.uid == uid]
+
+
+@syscall("getpriority", "int int")
+def sys_getpriority(t, which, who, *_):
+    """The highest priority (lowest nice) among the targets, as 20 - nice
+    (1..40): the C library turns it back into a nice value."""
+    which, who = s32(which), s32(who)
+    if not PRIO_PROCESS <= which <= PRIO_USER:
+        return -EINVAL
+    best = -ESRCH
+    for p in _prio_targets(t, which, who):
+        best = max(best, 20 - p.nice)
+    return best
+
+
+@syscall("setpriority", "int int int")
+def sys_setpriority(t, which, who, niceval, *_):
+    """set_one_prio for every target: EPERM unless the caller's euid is the
+    target's uid or euid (or root); EACCES for a lower nice than the
+    target's beyond its RLIMIT_NICE (20 - nice <= limit) unless root.  A
+    failure on one target is the answer even when others were changed."""
+    which, who, niceval = s32(which), s32(who), s32(niceval)
+    if not PRIO_PROCESS <= which <= PRIO_USER:
+        return -EINVAL
+    niceval = min(max(niceval, MIN_NICE), MAX_NICE)
+    c = t.process.creds
+    error = -ESRCH
+    for p in _prio_targets(t, which, who):
+        if c.euid != 0 and c.euid not in (p.creds.uid, p.creds.euid):
+            error = -EPERM
+            continue
+        if niceval < p.nice and c.euid != 0 and 20 - niceval > p.rlimits[RLIMIT_NICE][0]:
+            error = -EACCES
+            continue
+        if error == -ESRCH:
+            error = 0
+        p.nice = niceval
+    return error
 
 
 @syscall("sched_yield")

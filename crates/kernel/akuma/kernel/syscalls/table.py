@@ -6,6 +6,7 @@ from akuma.kernel.syscalls.registry import HANDLERS, ARGSPEC, NOTES
 # Importing the families registers their handlers.
 from akuma.kernel.syscalls import net  # noqa: F401  (sockets)
 from akuma.kernel.syscalls import fs, mm, process, signal, time, misc, tty, creds, timers, fsmeta, events, power, select  # noqa: F401
+from akuma.kernel.syscalls import xattr  # noqa: F401  (extended attributes)
 
 TABLE_SIZE = max(NAMES) + 1
 
