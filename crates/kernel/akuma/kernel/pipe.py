@@ -26,11 +26,13 @@ class Pipe:
         self.ino = next(_ids)
 
     def wake_all(self):
-        for t in self.waiters:
-            self.sched.wake(t)
-        self.waiters = []
-        for cb in list(self.listeners):
-            cb()
+        if self.waiters:
+            waiters, self.waiters = self.waiters, []
+            for t in waiters:
+                self.sched.wake(t)
+        if self.listeners:
+            for cb in list(self.listeners):
+                cb()
 
 
 class PipeEnd(KernelFile):

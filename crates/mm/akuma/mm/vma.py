@@ -247,20 +247,38 @@ class AddressSpace:
         return self.brk
 
     # -- copy-in / copy-out (the single door to user memory) ----------------------
+    # Each tries the page table first: the pager (and its closure) only when
+    # a page needs bringing in.  These run on every syscall that takes a
+    # pointer.
     def read(self, addr, n):
-        return self._pager_retry(lambda: self.pt.read(addr, n))
+        try:
+            return self.pt.read(addr, n)
+        except EFault:
+            return self._pager_retry(lambda: self.pt.read(addr, n))
 
     def write(self, addr, data):
-        self._pager_retry(lambda: self.pt.write(addr, data))
+        try:
+            self.pt.write(addr, data)
+        except EFault:
+            self._pager_retry(lambda: self.pt.write(addr, data))
 
     def read_cstr(self, addr, limit=4096):
-        return self._pager_retry(lambda: self.pt.read_cstr(addr, limit))
+        try:
+            return self.pt.read_cstr(addr, limit)
+        except EFault:
+            return self._pager_retry(lambda: self.pt.read_cstr(addr, limit))
 
     def buffers(self, addr, n, to_user):
-        return self._pager_retry(lambda: self.pt.buffers(addr, n, to_user))
+        try:
+            return self.pt.buffers(addr, n, to_user)
+        except EFault:
+            return self._pager_retry(lambda: self.pt.buffers(addr, n, to_user))
 
     def translate(self, addr, access=ACCESS_READ):
-        return self._pager_retry(lambda: self.pt.translate(addr, access))
+        try:
+            return self.pt.translate(addr, access)
+        except EFault:
+            return self._pager_retry(lambda: self.pt.translate(addr, access))
 
     def fork(self):
         """A copy-on-write duplicate (fork): same VMAs and break, pages
