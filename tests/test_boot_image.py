@@ -80,6 +80,13 @@ def test_poweroff_flushes_and_files_persist(image):
     fsck_clean(image)
 
 
+def test_named_pipe_on_ext2(image):
+    rc, out, err = sh(image, "mkfifo /root/f && ls -l /root/f | cut -c1 && "
+                             "(echo through-the-fifo > /root/f &) && cat /root/f && rm /root/f")
+    assert (rc, out) == (0, "p\nthrough-the-fifo\n"), err
+    fsck_clean(image)
+
+
 def test_init_ignores_signals_it_does_not_handle(image):
     """Linux's rule for init: SIGKILL, SIGSTOP and unhandled signals are
     dropped (they killed pid 1 here, and a second `poweroff` arriving while

@@ -187,3 +187,15 @@ def test_xattr_nice_fadvise_match_linux(guest, qemu, dirs, volume):
     assert "A self set -6 (lower): -1 EACCES" in lines
     assert "A set B (root's): -1 EPERM" in lines
     assert "A pgrp set 15 (B is root's): -1 EPERM" in lines
+
+
+def test_named_pipes_match_linux(guest, qemu, akuma):
+    """mkfifo and open(2) of a FIFO: waiting readers and writers, a writer
+    done before the reader ran again, O_NONBLOCK (ENXIO), O_RDWR, EINTR,
+    poll, fstat (on /tmp, a tmpfs; they used to fail with ENXIO)."""
+    exe = guest("fifo")
+    ref = qemu(exe, env=test_env())
+    got = akuma("run", exe)
+    assert got.returncode == ref.returncode == 0, got.stderr
+    assert got.stdout == ref.stdout
+    assert b"late reader reads: 'early' then 0" in got.stdout

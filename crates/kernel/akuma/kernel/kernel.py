@@ -99,6 +99,9 @@ class Kernel(Lifecycle, Signals, Futexes):
             if getattr(m.fs, "fstype", None) == b"proc":
                 from akuma.kernel import procdata
                 procdata.install(self, m.fs)
+        from akuma.kernel.fifo import Fifos
+        self.fifos = Fifos(self)
+        vfs.special_open = self.fifos.open   # named pipes (mkfifo)
         from akuma.kernel.tty import install_all
         install_all(self)               # /dev/tty, /dev/console, /dev/ptmx, /dev/pts
         self.console = None             # the host terminal, when `akuma` has one

@@ -118,6 +118,7 @@ class Lifecycle:
         # The point of no return: other threads die, the old memory goes.
         for other in list(p.threads):
             if other is not t:
+                self.fifos.cancel(other)
                 self.sched.forget(other)
                 p.utime_ns += other.utime_ns
                 p.stime_ns += other.stime_ns
@@ -170,6 +171,7 @@ class Lifecycle:
                 self.futex_wake(t.process, t.clear_child_tid, 1, private=False)
             except (EFault, AttributeError):
                 pass
+        self.fifos.cancel(t)            # a FIFO open it slept in
         self.sched.forget(t)
         self.tasks.pop(t.tid, None)
         if self._loaded is t:

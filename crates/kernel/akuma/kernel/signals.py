@@ -224,6 +224,7 @@ class Signals:
         t.sleep_deadline = None
         t.polling, t.poll_deadline = False, None
         t.sigwait_set, t.sigwait_deadline = 0, None
+        self.fifos.cancel(t)        # a FIFO open that restarts waits afresh
         if name is None:
             return
         partial, t.partial_write = t.partial_write, None

@@ -120,6 +120,7 @@ class Task:
         self.pending = 0            # thread-directed pending signals (bit mask)
         self.blocked_nr = None      # the syscall a blocked task sleeps in
         self.partial_write = None   # (call key, bytes done) of a blocking write in progress
+        self.fifo_wait = None       # (fifo, side, partner counter) while open(2) waits
         self.altstack = (0, 2, 0)   # sigaltstack: sp, flags (SS_DISABLE), size
         self.saved_sigmask = None   # sigsuspend's mask to restore after the handler
         self.polling = False        # inside ppoll (its state survives the restart)

@@ -8,6 +8,7 @@ from akuma.abi.errors import (EAGAIN, EBADF, EBUSY, EFAULT, EINVAL, ENOTDIR, EPE
 from akuma.abi.signals import SIGPIPE
 from akuma.mm import EFault
 from akuma.kernel.syscalls.args import s32, s64, path_arg, read_user, write_user
+from akuma.kernel.fifo import FifoWait
 from akuma.kernel.syscalls.registry import syscall
 from akuma.vfs import perm
 from akuma.vfs.openfile import shrink_mapped
@@ -263,8 +264,16 @@ def sys_openat(t, dirfd, pathname, flags, mode, *_):
     cwd = _dir_of(t, dirfd, path)
     c = p.creds
     cred = fscred(t)
-    f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask, root=p.root,
-                          uid=c.euid, gid=c.egid, cred=cred)
+    fifos = t.kernel.fifos
+    fifos.opener = t
+    try:
+        f = t.kernel.vfs.open(path, flags, mode & 0o7777, cwd=cwd, umask=p.umask, root=p.root,
+                              uid=c.euid, gid=c.egid, cred=cred)
+    except FifoWait:
+        t.kernel.sched.block(t)         # a FIFO's other side has not opened yet
+        return None
+    finally:
+        fifos.opener = None
     if cred is not None and f.writable and f.stat().mode & 0o6000:
         f.kill_suid = True      # a write by a non-root caller clears set-id bits
     return p.fds.install(f, cloexec=bool(flags & F.O_CLOEXEC), limit=_nofile(p))
