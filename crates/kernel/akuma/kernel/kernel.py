@@ -67,6 +67,10 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.log_file = log or sys.stderr
         self.cpu = Cpu(mem)
         self.frames = FrameAllocator(self.cpu)
+        from akuma.kernel.filemaps import reclaim
+        self.file_caches = {}       # inode key -> PageCache of private file mappings
+        self.frames.on_oom = lambda: reclaim(self)   # cached file pages go first
+        self.frames.on_code_dirty = self._code_dirty
         self.mmu = Mmu(self.cpu, self.frames)
         self.sched = Scheduler()
         self.vfs = vfs
@@ -165,6 +169,13 @@ class Kernel(Lifecycle, Signals, Futexes):
             self.cpu.request_stop()
         else:
             self.mmu.sync()
+
+    def _code_dirty(self):
+        """A frame code may run from was freed or rewritten by the kernel:
+        its translated blocks go before the guest runs again."""
+        self._need_sync = True
+        if self.cpu.running:
+            self.cpu.request_stop()
 
     def spawn(self, path, argv, envp, files=(), cwd=b"/", parent=None):
         """Start ``path`` as a new process; ``files`` are installed as fds
@@ -487,6 +498,9 @@ class Kernel(Lifecycle, Signals, Futexes):
             # The callback saw only the page: decode the load/store.
             addr = fault_address(t.process.aspace, pc, self.cpu.xregs(), self.cpu.sp, addr)
         if code == OOM:
+            from akuma.kernel.filemaps import reclaim
+            if reclaim(self):
+                return                  # cached file pages made room: retry the access
             self.log(f"out of memory: killed pid {t.process.pid} "
                      f"({t.process.comm.decode(errors='replace')})")
             self.exit_process(t.process, S.SIGKILL)

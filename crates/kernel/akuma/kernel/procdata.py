@@ -148,10 +148,13 @@ def _kb(n_bytes):
 
 
 def _meminfo(k):
+    from akuma.kernel.filemaps import cached_pages
     f = k.frames
-    total, free = f.total * 4, f.free * 4
-    lines = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free), ("Buffers", 0),
-             ("Cached", 0), ("SwapCached", 0), ("Active", total - free), ("Inactive", 0),
+    total, free, cached = f.total * 4, f.free * 4, cached_pages(k) * 4
+    # Cached file pages are reclaimable: available, as `free` expects.
+    lines = [("MemTotal", total), ("MemFree", free), ("MemAvailable", free + cached),
+             ("Buffers", 0), ("Cached", cached), ("SwapCached", 0),
+             ("Active", total - free - cached), ("Inactive", cached),
              ("SwapTotal", 0), ("SwapFree", 0), ("Shmem", 0),
              ("PageTables", sum(p.aspace.pt.table_pages * 4 for p in k.processes.values()
                                 if p.alive and p.aspace is not None))]

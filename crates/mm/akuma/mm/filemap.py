@@ -115,6 +115,18 @@ class PageCache:
                 data = self._load(i)
                 self.ram[pa:pa + len(data)] = data
                 self.ram[pa + len(data):pa + PAGE] = bytes(PAGE - len(data))
+                self.frames.rewritten(pa)       # programs may run from it
+
+    def reclaim(self):
+        """Give back the clean pages only this cache holds (memory is short);
+        the number freed."""
+        freed = 0
+        for i, pa in list(self.pages.items()):
+            if i not in self.dirty and self.frames.refcount(pa) == 1:
+                del self.pages[i]
+                self.frames.put(pa)
+                freed += 1
+        return freed
 
     # -- memfd storage: the frames are the file ----------------------------------
     def read(self, off, n, size):
@@ -198,9 +210,11 @@ class FileMapping:
             return
         clip = limit is not None and (index + 1) * PAGE > limit
         cache = self.cache
-        if cache is not None and index in cache.pages and not clip:
-            # Someone maps the file shared: see its bytes until we write.
-            pt.install(va, cache.pages[index], prot, False, True)
+        if cache is not None and not clip:
+            # The file's cached page, copied on the first write: every
+            # process running a program shares its text, and unicorn's
+            # translated blocks (keyed by physical page) with it.
+            pt.install(va, cache.frame(index), prot, False, True)
             return
         pa = frames.alloc()
         try:

@@ -108,6 +108,8 @@ cdef class FrameAllocator:
     zero, never handed out)."""
     cdef Frames f
     cdef Cpu cpu
+    cdef public object on_oom           # () -> bool: reclaim frames (page caches)
+    cdef public object on_code_dirty    # () -> None: sync the CPU before it runs
 
     def __cinit__(self, Cpu cpu):
         cdef uint32_t i, n = <uint32_t>(cpu.ram_size // PAGE)
@@ -151,17 +153,34 @@ cdef class FrameAllocator:
 
     # -- frames held by Python owners (page caches, memfd storage) -------------
     def alloc(self):
-        """A zeroed frame's physical address, holding one reference."""
+        """A zeroed frame's physical address, holding one reference.  When
+        none is free, ``on_oom`` (the kernel's page-cache reclaim) may free
+        some first."""
         cdef int64_t pa = frame_alloc(&self.f)
+        if pa < 0 and self.on_oom is not None and self.on_oom():
+            pa = frame_alloc(&self.f)
         if pa < 0:
             raise OutOfMemory()
         return pa
 
     def put(self, uint64_t paddr):
-        """Drop one reference to a frame taken with ``alloc``."""
+        """Drop one reference to a frame taken with ``alloc``.  A page-cache
+        frame may have been executed through any process's mapping, so one
+        that becomes free has its translated code dropped before reuse."""
         if paddr // PAGE >= self.f.nframes:
             raise ValueError("not a frame")
-        frame_put(&self.f, paddr)
+        if frame_put(&self.f, paddr):
+            self._code_changed(paddr)
+
+    def rewritten(self, uint64_t paddr):
+        """The kernel rewrote a frame that code may run from (a cached file
+        page after write(2)): its translated blocks must go."""
+        self._code_changed(paddr)
+
+    cdef _code_changed(self, uint64_t paddr):
+        code_dirty(&self.f, paddr)
+        if self.on_code_dirty is not None:
+            self.on_code_dirty()
 
 
 # ---------------------------------------------------------------- page tables

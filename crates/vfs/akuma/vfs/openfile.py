@@ -5,6 +5,8 @@ kernel counts references and calls close() when the last fd goes.  The base
 class serves any inode through positional hooks (_read_at, _write_at,
 _readinto_at), so a filesystem only overrides those; directories are handled
 here (getdents), as are O_PATH descriptors (everything but stat -> EBADF)."""
+import weakref
+
 from akuma.abi import KernelError
 from akuma.abi import fcntl as F
 from akuma.abi.errors import EBADF, EINVAL, EISDIR, ENOTDIR, ENOTTY, ENXIO, ESPIPE
@@ -244,10 +246,11 @@ class OpenFile:
         return f"<{type(self).__name__} {self.path!r} flags={self._flags:#o}>"
 
 
-# Page caches of files mapped MAP_SHARED, by inode key (akuma.mm keeps it):
-# read/write(2) must see bytes stored through a mapping, and mappings must
-# see bytes written with write(2).
-mapped_files = {}
+# Page caches of mapped files, by inode key (akuma.mm keeps them; weakly
+# here: a mapping or the kernel's file cache holds each one): read/write(2)
+# must see bytes stored through a mapping, and mappings must see bytes
+# written with write(2).
+mapped_files = weakref.WeakValueDictionary()
 
 
 def shrink_mapped(inode, length, old_size):
