@@ -71,6 +71,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.file_caches = {}       # inode key -> PageCache of private file mappings
         self.frames.on_oom = lambda: reclaim(self)   # cached file pages go first
         self.frames.on_code_dirty = self._code_dirty
+        self.frames.start_prefault()
         self.mmu = Mmu(self.cpu, self.frames)
         self.sched = Scheduler()
         self.vfs = vfs

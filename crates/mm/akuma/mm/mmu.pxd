@@ -28,6 +28,7 @@ cdef struct Frames:
     char *ram
     uint32_t nframes
     uint32_t nfree
+    uint32_t high           # highest frame index ever handed out (the prefault frontier)
     uint32_t *free_stack
     uint16_t *refcnt
     uint8_t *used           # 0: never handed out, still zero from the host's mmap
