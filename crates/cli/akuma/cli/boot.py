@@ -184,10 +184,12 @@ def _start_ssh(kernel, log, password_auth=False):
 
 def _run(opts, vfs, log):
     from akuma.kernel import Kernel, ExecError
+    from akuma.kernel.klog import route_python_logging
     strace = None
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
+    route_python_logging(kernel)        # kernel code's warnings: one log line each
     # A hangup or SIGTERM stops the machine cleanly (disks flushed), as
     # QEMU ends on them; Ctrl+C and SIGQUIT still reach the guest.
     import signal as _signal

@@ -4,6 +4,7 @@ import os
 import sys
 
 from akuma.abi import KernelError
+from akuma.kernel.klog import route_python_logging
 from akuma.kernel import Kernel, ExecError, wait_status_to_exit_code
 from akuma.cli.rootfs import minimal_root
 
@@ -52,6 +53,7 @@ def _run_on(opts, vfs, kernel_files, program, workdir):
     if opts.strace is not None:
         strace = [n for n in opts.strace.split(",") if n] if opts.strace else []
     kernel = Kernel(vfs, mem=opts.mem, strace=strace)
+    route_python_logging(kernel)        # kernel code's warnings: one log line each
     global _kernel_for_exe
     _kernel_for_exe = kernel
     if getattr(opts, "publish", None):

@@ -97,7 +97,6 @@ class KernelBackend:
         except KernelError:
             return False
         if st.uid not in (0, user.uid) or st.mode & 0o022:
-            log.warning("ssh: ignoring %s: bad ownership or modes", path)
             self.kernel.log(f"ssh: ignoring {path}: bad ownership or modes")
             return False
         return True
