@@ -64,18 +64,58 @@ def tcp_socket(kernel):
     return sock
 
 
-class KernelTcp:
+class _Outbox:
+    """The send side both connection kinds share: bytes the server produced
+    wait in ``pending`` until the socket takes them; ``write_eof`` shuts
+    the write side once they are all out.  Subclasses give ``_push(buf)``
+    (bytes taken, 0 when full; raises OSError or KernelError on failure)
+    and ``_shut()``."""
+
+    def _init_outbox(self):
+        self.eof = False             # peer shut down its side (or the socket failed)
+        self.failed = False
+        self.pending = bytearray()   # accepted by us, not yet by the socket
+        self.shut_wr = False
+        self._want_shut = False
+
+    def send(self, data):
+        """Queue ``data`` and push what the socket takes now."""
+        if data and not self.failed:
+            self.pending += data
+        self.flush()
+
+    def flush(self):
+        while self.pending and not self.failed:
+            try:
+                n = self._push(self.pending)
+            except (OSError, KernelError):
+                self.failed = True
+                self.pending.clear()
+                break
+            if n <= 0:
+                break
+            del self.pending[:n]
+        if self._want_shut and not self.pending and not self.shut_wr and not self.failed:
+            self.shut_wr = True
+            self._shut()
+
+    def write_eof(self):
+        self._want_shut = True
+        self.flush()
+
+    @property
+    def backlog(self):
+        return len(self.pending)
+
+
+class KernelTcp(_Outbox):
     """One connected TCP socket of the kernel stack, pumped by kernel code:
     ``recv``/``send`` never block; ``on_wake`` hears every readiness change."""
 
     def __init__(self, sock):
         self.sock = sock
         sock.flags |= F.O_NONBLOCK
-        self.eof = False             # peer shut down its side (or the socket failed)
-        self.failed = False
-        self.pending = bytearray()   # accepted by us, not yet by the stack
-        self.shut_wr = False
-        self._want_shut = False
+        self._init_outbox()
 
     def on_wake(self, callback):
         self.sock.listeners.append(callback)
@@ -104,39 +144,20 @@ class KernelTcp:
             return b""
         return bytes(buf[:got])
 
-    def send(self, data):
-        """Queue ``data`` and push what the stack takes now."""
-        if data and not self.failed:
-            self.pending += data
-        self.flush()
+    def _push(self, buf):
+        try:
+            return self.sock.sendmsg([memoryview(buf)], Message(),
+                                     O.MSG_DONTWAIT | O.MSG_NOSIGNAL)
+        except KernelError as e:
+            if e.errno == errno.EAGAIN:
+                return 0
+            raise
 
-    def flush(self):
-        while self.pending and not self.failed:
-            try:
-                n = self.sock.sendmsg([memoryview(self.pending)], Message(),
-                                      O.MSG_DONTWAIT | O.MSG_NOSIGNAL)
-            except KernelError as e:
-                if e.errno != errno.EAGAIN:
-                    self.failed = True
-                    self.pending.clear()
-                break
-            if n <= 0:
-                break
-            del self.pending[:n]
-        if self._want_shut and not self.pending and not self.shut_wr and not self.failed:
-            self.shut_wr = True
-            try:
-                self.sock.shutdown(O.SHUT_WR)
-            except KernelError:
-                pass
-
-    def write_eof(self):
-        self._want_shut = True
-        self.flush()
-
-    @property
-    def backlog(self):
-        return len(self.pending)
+    def _shut(self):
+        try:
+            self.sock.shutdown(O.SHUT_WR)
+        except KernelError:
+            pass
 
     def close(self):
         self.sock.listeners.clear()
@@ -147,7 +168,7 @@ class KernelTcp:
             pass
 
 
-class HostTcp:
+class HostTcp(_Outbox):
     """KernelTcp's contract over a forwarded host connection that the NAT
     hands straight to a kernel service (Nat.add_local_service).  The NAT's
     selector watches it: readable while the service may read (less than
@@ -160,11 +181,7 @@ class HostTcp:
         self.sock = sock
         self._peer = peer
         self.pause_at = pause_at
-        self.eof = False
-        self.failed = False
-        self.pending = bytearray()
-        self.shut_wr = False
-        self._want_shut = False
+        self._init_outbox()
         self._listeners = []
         self._events = 0
         self.closed = False
@@ -219,37 +236,21 @@ class HostTcp:
             self._watch()
         return data
 
-    def send(self, data):
-        if data and not self.failed:
-            self.pending += data
-        self.flush()
+    def _push(self, buf):
+        try:
+            return self.sock.send(buf)
+        except (BlockingIOError, InterruptedError):
+            return 0
+
+    def _shut(self):
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def flush(self):
-        while self.pending and not self.failed:
-            try:
-                n = self.sock.send(self.pending)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                self.failed = True
-                self.pending.clear()
-                break
-            del self.pending[:n]
-        if self._want_shut and not self.pending and not self.shut_wr and not self.failed:
-            self.shut_wr = True
-            try:
-                self.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        self._watch()
-
-    def write_eof(self):
-        self._want_shut = True
-        self.flush()
-
-    @property
-    def backlog(self):
-        return len(self.pending)
+        super().flush()
+        self._watch()               # writable interest follows what is queued
 
     def delivering(self):
         return bool(self.pending) and not self.failed
