@@ -6,6 +6,7 @@ import signal as _hostsignal
 import sys
 import threading
 import time
+import weakref
 
 from akuma.abi import KernelError
 from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, ENOEXEC,
@@ -33,7 +34,7 @@ from akuma.arch import REG_SP, REG_TPIDR_EL0
 from akuma.kernel.syscalls.strace import Tracer
 
 TICK_US = 10_000
-# TLB fills in one warm slice above which the tick grows the TLB (_tick_flush).
+# TLB fills in one warm slice above which the tick grows the TLB (Mmu.tick).
 TLB_GROW_FILLS = 512
 MAX_ARG_BYTES = 2 << 20          # argv+envp strings (ARG_MAX-ish)
 # Programs up to this size are read whole at exec; larger ones are paged in
@@ -69,8 +70,10 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.frames = FrameAllocator(self.cpu)
         from akuma.kernel.filemaps import reclaim
         self.file_caches = {}       # inode key -> PageCache of private file mappings
-        self.frames.on_oom = lambda: reclaim(self)   # cached file pages go first
-        self.frames.on_code_dirty = self._code_dirty
+        # Weakly: the allocator must not keep the kernel in a reference cycle.
+        kref = weakref.ref(self)
+        self.frames.on_oom = lambda: (k := kref()) is not None and reclaim(k)
+        self.frames.on_code_dirty = lambda: (k := kref()) is not None and k._code_dirty()
         self.frames.start_prefault()
         self.mmu = Mmu(self.cpu, self.frames)
         self.sched = Scheduler()
@@ -91,7 +94,6 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._host_ttys = {}
         self._host_signals = []
         self.tick_us = tick_us
-        self._tick_fills, self._tick_flushes = 0, -1
         self.shutdown = None         # "poweroff" | "reboot" | "halt" once reboot(2) asked
         self.shutdown_status = 0     # akuma's exit status when the machine stops
         # Host signals that stop a booted machine (disks flushed) instead of
@@ -428,7 +430,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         if why != RunExit.EXIT_FAULT:
             t.unexplained = None
         if why == RunExit.EXIT_TICK:
-            self._tick_flush()
+            self.mmu.tick(TLB_GROW_FILLS)   # grow unicorn's TLB only when too small
             self.sched.poll(0)          # host I/O and timers, without waiting
             self.sched.requeue(t)
         elif why == RunExit.EXIT_STOP:
@@ -445,23 +447,6 @@ class Kernel(Lifecycle, Signals, Futexes):
         else:
             self._fault(t)
             self.sched.requeue(t)
-
-    def _tick_flush(self):
-        """QEMU's TLB only grows at a flush (DESIGN.md, "Faults and address
-        spaces"), but a flush also means refilling the whole working set at
-        ~0.3 µs a page: 5 ms of every 10 ms slice for 64 MiB touched at
-        random.  So the tick flushes only after a whole slice ran without any
-        flush and still missed often: the TLB is too small, not just cold.
-        Growing from 256 entries to 32k then takes ~14 ticks, and a working
-        set it covers is never refilled again."""
-        mmu = self.mmu
-        warm = mmu.flushes == self._tick_flushes        # no flush since the last tick
-        if warm and mmu.fills - self._tick_fills > TLB_GROW_FILLS:
-            mmu.flush()
-            self._tick_flushes = -1     # the next slice refills: judge the one after
-        else:
-            self._tick_flushes = mmu.flushes
-        self._tick_fills = mmu.fills
 
     # -- faults and exceptions -----------------------------------------------------------------
     def _fault(self, t):

@@ -5,6 +5,7 @@ copy-on-write happen inside it), and the kernel's copy-in/copy-out.
 
 Everything that runs per access or per page is ``nogil`` C; Python only sees
 whole operations (map a range, copy a buffer)."""
+cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport calloc, malloc, free, realloc
@@ -132,6 +133,10 @@ def _prefault_loop(ref):
             idle = min(idle * 2, 0.05)
 
 
+# Its __dealloc__ (or a holder's) uses the C state of the allocator: the
+# garbage collector must not clear the references first (a kernel in a
+# reference cycle crashed at exit).
+@cython.no_gc_clear
 cdef class FrameAllocator:
     """Physical page frames of the CPU's RAM.  Frame 0 is reserved (always
     zero, never handed out)."""
@@ -410,6 +415,10 @@ cdef bint _fill(uc_engine *uc, uint64_t va, uc_mem_type access, uc_tlb_entry *re
 
 # ---------------------------------------------------------------- address spaces
 
+# Its __dealloc__ (or a holder's) uses the C state of the allocator: the
+# garbage collector must not clear the references first (a kernel in a
+# reference cycle crashed at exit).
+@cython.no_gc_clear
 cdef class PageTable:
     """One process's page table and the C mirror of its VMAs.  The VMA list
     itself (split/merge logic) is Python (akuma.mm.vma); ``set_vmas`` copies
@@ -746,6 +755,10 @@ cdef object _fault_error(AsState *a):
     return EFault(a.fault_addr, code)
 
 
+# Its __dealloc__ (or a holder's) uses the C state of the allocator: the
+# garbage collector must not clear the references first (a kernel in a
+# reference cycle crashed at exit).
+@cython.no_gc_clear
 cdef class Mmu:
     """Installs the TLB-fill callback on the CPU and knows which page table
     is current."""
@@ -755,6 +768,8 @@ cdef class Mmu:
     cdef readonly PageTable current
     cdef readonly FrameAllocator frames
     cdef readonly unsigned long flushes     # every TLB flush (the tick's policy)
+    cdef unsigned long tick_fills           # fills counted at the last tick
+    cdef long tick_flushes                  # flushes at the last tick; -1: judge the next one
 
     def __cinit__(self, Cpu cpu, FrameAllocator frames):
         self.cpu = cpu
@@ -790,6 +805,23 @@ cdef class Mmu:
         """Drop every cached translation."""
         uc_ctl_flush_tlb(self.cpu.uc)
         self.flushes += 1
+
+    def tick(self, unsigned long grow_fills):
+        """The preemption tick's TLB policy.  QEMU's TLB only grows at a
+        flush (DESIGN.md, "Faults and address spaces"), but a flush also
+        means refilling the whole working set at ~0.3 µs a page: 5 ms of
+        every 10 ms slice for 64 MiB touched at random.  So flush only after
+        a whole slice ran without any flush and still took more than
+        ``grow_fills`` fills: the TLB is too small, not just cold.  Growing
+        from 256 entries to 32k then takes ~14 ticks, and a working set it
+        covers is never refilled again."""
+        cdef bint warm = <long>self.flushes == self.tick_flushes
+        if warm and self.m.fills - self.tick_fills > grow_fills:
+            self.flush()
+            self.tick_flushes = -1      # the next slice refills: judge the one after
+        else:
+            self.tick_flushes = <long>self.flushes
+        self.tick_fills = self.m.fills
 
     def switch(self, PageTable pt, bint flush=True):
         """Make ``pt`` the address space the CPU translates through.  Inside

@@ -7,7 +7,8 @@ signal arrives (the signal module's wakeup fd)."""
 import heapq
 import selectors
 import time
-from collections import deque
+
+from akuma.sched.runq import RunQueue
 
 RUNNABLE, BLOCKED, ZOMBIE, STOPPED = "R", "S", "Z", "T"
 
@@ -26,7 +27,7 @@ class Timer:
 
 class Scheduler:
     def __init__(self):
-        self.runq = deque()
+        self.runq = RunQueue()     # C ring of runnable tasks (runq.pyx)
         self._timers = []          # heap of (deadline, seq, thread)
         self._seq = 0
         self._sel = selectors.DefaultSelector()
@@ -40,15 +41,9 @@ class Scheduler:
         self.runq.append(t)
 
     def pick(self):
-        """The next runnable thread (round robin), or None."""
-        while self.runq:
-            t = self.runq.popleft()
-            if t.state == RUNNABLE:
-                if getattr(t, "stopped", False):
-                    t.state = STOPPED       # job control: parked until SIGCONT
-                    continue
-                return t
-        return None
+        """The next runnable thread (round robin), or None; a thread stopped
+        by job control is parked until SIGCONT."""
+        return self.runq.pick()
 
     def requeue(self, t):
         """``t`` used its slice (or was stopped) and may run again."""
@@ -112,10 +107,7 @@ class Scheduler:
         if t.state == BLOCKED:
             self.wake(t)
         t.state = ZOMBIE
-        try:
-            self.runq.remove(t)
-        except ValueError:
-            pass
+        self.runq.remove(t)
 
     def add_wake_fd(self, fd, callback):
         """A host fd that, when readable, runs ``callback`` in the idle loop
