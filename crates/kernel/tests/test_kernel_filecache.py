@@ -85,3 +85,15 @@ def test_cached_pages_give_way_when_frames_run_out():
     for pa in taken:
         k.frames.put(pa)
     assert _run(k) == (0, b"hello, world\n")   # and it reads them again
+
+
+def test_unmounting_a_filesystem_drops_its_cached_pages():
+    from akuma.kernel.filemaps import forget_fs
+    vfs, k = _kernel(_padded("hello"))
+    free = k.frames.free
+    assert _run(k)[0] == 0
+    cached = cached_pages(k)
+    assert cached > 0 and k.frames.free == free - cached
+    forget_fs(k, vfs.root_mount.fs)
+    assert cached_pages(k) == 0 and k.frames.free == free
+    assert _run(k) == (0, b"hello, world\n")

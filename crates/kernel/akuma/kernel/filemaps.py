@@ -111,3 +111,9 @@ def file_mapping(kernel, f, shared):
     return FileMapping(shared, cache, _loader(f), _size(f), ident=(st.dev, st.ino),
                        on_release=_take_ref(f))
 
+
+def forget_fs(kernel, fs):
+    """``fs`` was unmounted: its cached file pages go (a later mount of the
+    same image is a new filesystem object, so they could never be reused)."""
+    for key in [k for k in kernel.file_caches if k[0] is fs]:
+        kernel.file_caches.pop(key).release()

@@ -260,6 +260,8 @@ def sys_umount2(t, target, flags, *_):
             m.expiry_mark = True
             return -EAGAIN
     vfs.umount_mount(m, detach=bool(flags & MNT_DETACH), busy=held)
+    from akuma.kernel.filemaps import forget_fs
+    forget_fs(t.kernel, m.fs)
     return 0
 
 
