@@ -70,6 +70,14 @@ def test_tcc(image):
     assert (rc, out) == (0, "hi\n3\nhi\n3\n"), err
 
 
+def test_coreutils_timeout(image):
+    # GNU timeout(1) arms a POSIX timer (timer_create on CLOCK_REALTIME,
+    # SIGALRM) and kills the command when it fires: 124.
+    rc, out, err = sh(image, "timeout 1 sleep 3; echo $?; timeout 3 true; echo $?")
+    assert (rc, out) == (0, "124\n0\n"), err
+    assert "unsupported" not in err
+
+
 def test_poweroff_flushes_and_files_persist(image):
     got = boot(image, input=b"echo kept > /root/note && mkdir /home/user/d && "
                             b"seq 1000 > /home/user/d/n\npoweroff\n")

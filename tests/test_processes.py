@@ -172,3 +172,34 @@ def test_nice_survives_fork_and_exec_and_rlimit_nice(guest, akuma):
         "C status: 0",
         "after exec: nice=5 stat priority=25 nice=5",
     ]
+
+
+def test_posix_timers_match_linux(guest, qemu, akuma):
+    exe = guest("posix_timers")
+    got = akuma("run", exe)
+    ref = qemu(exe, env=_env())
+    assert got.returncode == 0, got.stderr
+    # qemu-user passes sigev_value 0 for a NULL sigevent; Linux (and akuma)
+    # the timer id.
+    quirk = "NULL sigevent value==timerid="
+    assert quirk + "1" in _lines(got)
+    assert [line for line in _lines(got) if not line.startswith(quirk)] == \
+        [line for line in _lines(ref) if not line.startswith(quirk)]
+    lines = _lines(got)
+    assert "periodic: hits>=3=1 signo=1 code=-2 value=4242 timerid_stable=1" in lines
+    assert "overrun: pending=1 getoverrun_before=0 deliveries=1 si_overrun>0=1 " \
+           "getoverrun==si_overrun=1" in lines
+    assert "thread got it: sig_ok=1 code=-2 value=77 main_pending=0" in lines
+    assert "process cputime fired=1" in lines and "thread cputime fired=1" in lines
+    assert "child: gettime=22 settime=22 getoverrun=-22 delete=22" in lines
+    assert lines[-1] == "timeout: interrupted=1 timed_out=1 status=124"
+
+
+def test_posix_timers_do_not_survive_exec(guest, akuma):
+    got = akuma("run", guest("posix_timers"), "exec")
+    assert got.returncode == 0, got.stderr
+    assert _lines(got) == [
+        "before exec: id=0",
+        "after exec: gettime=22 settime=22 delete=22",
+        "after exec: create=0 new_id_is_next=1",    # the id counter is the process's
+    ]

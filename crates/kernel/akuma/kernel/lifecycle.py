@@ -10,6 +10,7 @@ from akuma.mm import EFault
 from akuma.sched import ZOMBIE
 from akuma.kernel.task import Process, Task, SigAction
 from akuma.kernel.rlimit import RLIMIT_NPROC
+from akuma.kernel.posixtimers import exit_timers
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
@@ -125,6 +126,7 @@ class Lifecycle:
                 p.threads.remove(other)
                 self.tasks.pop(other.tid, None)
         self._drop_address_space(old)
+        exit_timers(p)                  # POSIX timers do not survive exec (itimers do)
         p.fds.close_on_exec()
         for act in p.sigactions:
             if act.handler not in (S.SIG_DFL, S.SIG_IGN):
@@ -214,6 +216,7 @@ class Lifecycle:
         if not p.alive:
             return
         p.exit_status = status
+        exit_timers(p, exiting=True)
         if p.sid == p.pid:
             from akuma.kernel.tty.jobctl import session_leader_exit
             session_leader_exit(self, p)    # its terminal hangs up on the foreground
@@ -257,9 +260,9 @@ class Lifecycle:
         user, system = child.cpu_times()
         parent.child_utime_ns += user + child.child_utime_ns
         parent.child_stime_ns += system + child.child_stime_ns
-        for timer in child.itimers.values():
-            if hasattr(timer[1], "deadline"):
-                self.sched.arm(timer[1], None)
+        for entry in child.itimers.values():
+            if isinstance(entry, tuple) and hasattr(entry[1], "deadline"):
+                self.sched.arm(entry[1], None)
         if child in parent.children:
             parent.children.remove(child)
         child.reaped = True

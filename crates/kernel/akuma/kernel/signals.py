@@ -12,6 +12,7 @@ SA_NOCLDSTOP, SA_NOCLDWAIT, SA_SIGINFO = 0x1, 0x2, 0x4
 SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND = 0x08000000, 0x10000000, 0x40000000, 0x80000000
 SA_RESTORER = 0x04000000
 SS_ONSTACK, SS_DISABLE = 1, 2
+SI_TIMER = -2
 CLD_STOPPED, CLD_CONTINUED = 5, 6
 UNBLOCKABLE = (1 << (S.SIGKILL - 1)) | (1 << (S.SIGSTOP - 1))
 
@@ -37,16 +38,19 @@ def _bit(sig):
     return 1 << (sig - 1)
 
 
-def _enqueue(owner, field, queues, sig, info):
+def _enqueue(owner, field, queues, sig, info, force=False):
     """Standard signals coalesce; real-time signals queue each instance
-    with its value."""
+    with its value.  ``force``: a POSIX timer's own instance, queued even
+    behind a pending standard signal (Linux's preallocated sigqueue).
+    True if queued."""
     q = queues.setdefault(sig, [])
-    if sig < S.SIGRTMIN and q:
-        return
-    if len(q) >= 4096:
-        return                          # RLIMIT_SIGPENDING-ish
+    if sig < S.SIGRTMIN and q and not force:
+        return False
+    if len(q) >= 4096 and not force:
+        return False                    # RLIMIT_SIGPENDING-ish
     q.append(info)
     setattr(owner, field, getattr(owner, field) | _bit(sig))
+    return True
 
 
 def _dequeue(owner, field, queues, sig):
@@ -62,7 +66,13 @@ def pack_siginfo(sig, info):
     """The 128-byte siginfo_t for ``info`` (rt_sigtimedwait, frames)."""
     buf = bytearray(SIGINFO_SIZE)
     struct.pack_into("<iii", buf, 0, sig, 0, info.get("code", 0))
-    if sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP):
+    if info.get("code") == SI_TIMER:
+        # _timer: {int tid; int overrun; sigval_t sigval} whatever the signal
+        # (rt_sigqueueinfo may claim SI_TIMER: its raw pid/uid words stay).
+        struct.pack_into("<iIQ", buf, 16, info.get("tid", info.get("pid", 0)),
+                         info.get("overrun", info.get("uid", 0)) & 0xFFFFFFFF,
+                         info.get("value", 0) & (2**64 - 1))
+    elif sig in (S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGFPE, S.SIGTRAP):
         struct.pack_into("<Q", buf, 16, info.get("addr", 0))
     elif sig == S.SIGCHLD:
         struct.pack_into("<iIi", buf, 16, info.get("pid", 0), info.get("uid", 0),
@@ -76,10 +86,12 @@ def pack_siginfo(sig, info):
 class Signals:
     # -- sending -----------------------------------------------------------------
     def send_signal(self, p, sig, code=S.SI_USER, pid=0, uid=0, status=0, addr=0, task=None,
-                    value=0):
-        """Queue ``sig`` for process ``p`` (or one of its threads)."""
+                    value=0, info=None):
+        """Queue ``sig`` for process ``p`` (or one of its threads).  True if
+        an instance was queued (or SIGKILL acted).  ``info``: the siginfo
+        of a POSIX timer's instance, queued as given (posixtimers)."""
         if not p.alive:
-            return
+            return False
         act = p.sigactions[sig]
         if p.unkillable and act.handler == S.SIG_DFL:
             # Linux's SIGNAL_UNKILLABLE (sig_task_ignored): init never gets
@@ -89,10 +101,10 @@ class Signals:
             # kills it (force_signal).
             if sig in (S.SIGKILL, S.SIGSTOP) or \
                     not any(x.sigmask & _bit(sig) for x in p.threads if x.state != "Z"):
-                return
+                return False
         if sig == S.SIGKILL:
             self.exit_process(p, S.SIGKILL)
-            return
+            return True
         stops = _bit(S.SIGSTOP) | _bit(S.SIGTSTP) | _bit(S.SIGTTIN) | _bit(S.SIGTTOU)
         if sig == S.SIGCONT:
             # SIGCONT resumes even when caught or ignored, and discards
@@ -105,13 +117,15 @@ class Signals:
             p.pending_signals &= ~_bit(S.SIGCONT)
         if act.handler == S.SIG_IGN or (act.handler == S.SIG_DFL and
                                          S.default_action(sig) in (S.IGNORE, S.CONT)):
-            return
-        info = dict(code=code, pid=pid, uid=uid, status=status, addr=addr, value=value)
+            return False
+        force = info is not None
+        if info is None:
+            info = dict(code=code, pid=pid, uid=uid, status=status, addr=addr, value=value)
         if task is not None:
-            _enqueue(task, "pending", task.siginfo, sig, info)
+            queued = _enqueue(task, "pending", task.siginfo, sig, info, force)
             targets = [task]
         else:
-            _enqueue(p, "pending_signals", p.siginfo, sig, info)
+            queued = _enqueue(p, "pending_signals", p.siginfo, sig, info, force)
             targets = [x for x in p.threads if x.state != "Z"]
         for x in targets:
             if x.state == "S" and x.sigwait_set & _bit(sig):
@@ -129,6 +143,20 @@ class Signals:
                 break
         if self.cpu.task is not None and self.cpu.task.process is p:
             self.cpu.request_stop()
+        return queued
+
+    def unqueue_signal(self, p, info):
+        """Drop the pending instance ``info`` (of a POSIX timer deleted or
+        set again) from ``p``'s queue or one of its threads'."""
+        owners = [(p, "pending_signals")] + [(x, "pending") for x in p.threads]
+        for owner, field in owners:
+            for sig, q in owner.siginfo.items():
+                if any(e is info for e in q):
+                    q[:] = [e for e in q if e is not info]
+                    if not q:
+                        del owner.siginfo[sig]
+                        setattr(owner, field, getattr(owner, field) & ~_bit(sig))
+                    return
 
     def _continue(self, p):
         if not p.stopped:
@@ -163,8 +191,14 @@ class Signals:
             self.send_signal(parent, S.SIGCHLD, code=code, pid=p.pid, status=sig)
 
     def charge_itimers(self, p, spent_ns):
-        """ITIMER_VIRTUAL/PROF count down with the process's CPU time."""
+        """ITIMER_VIRTUAL/PROF count down with the process's CPU time, and
+        POSIX timers on its CPU clocks expire."""
         from akuma.kernel.syscalls.timers import ITIMER_VIRTUAL, ITIMER_PROF
+        from akuma.kernel.posixtimers import POSIX_CPU
+        armed = p.itimers.get(POSIX_CPU)
+        if armed:
+            for timer in list(armed):
+                timer.charge()
         for which, sig in ((ITIMER_VIRTUAL, S.SIGVTALRM), (ITIMER_PROF, S.SIGPROF)):
             entry = p.itimers.get(which)
             if entry is None:
@@ -183,8 +217,13 @@ class Signals:
     def dequeue_signal(self, t, sig):
         """Take one instance of ``sig`` (thread queue first); its siginfo."""
         if t.pending & _bit(sig):
-            return _dequeue(t, "pending", t.siginfo, sig)
-        return _dequeue(t.process, "pending_signals", t.process.siginfo, sig)
+            info = _dequeue(t, "pending", t.siginfo, sig)
+        else:
+            info = _dequeue(t.process, "pending_signals", t.process.siginfo, sig)
+        timer = info.get("timer")
+        if timer is not None:
+            timer.dequeued(info)        # a periodic POSIX timer rearms (posixtimer_rearm)
+        return info
 
     def deliverable(self, t):
         return (t.pending | t.process.pending_signals) & ~t.sigmask

@@ -83,7 +83,12 @@ class Process:
         self.stime_ns = 0           # zombie threads keep their own)
         self.child_utime_ns = 0     # of reaped children (getrusage CHILDREN, times)
         self.child_stime_ns = 0
-        self.itimers = {}           # which -> (interval_ns, Timer or remaining ns)
+        # which -> (interval_ns, Timer or remaining ns); and while armed,
+        # POSIX_CPU -> {PosixTimer: True} of the POSIX timers on our CPU clock
+        # (the kernel loop charges CPU time to processes with itimers).
+        self.itimers = {}
+        self.posix_timers = {}      # timer id -> PosixTimer (timer_create)
+        self.next_timer_id = 0      # where the search for a free id starts
         self.start_ns = 0
 
     def cpu_times(self):
