@@ -144,16 +144,21 @@ def test_signal_interrupts_a_program_that_never_makes_a_syscall(guest, how):
     assert b"Traceback" not in err
 
 
-def test_ctrl_c_ends_a_long_nanosleep(guest):
-    p = subprocess.Popen(AKUMA + ["run", guest("sleep"), "100"], stdout=subprocess.PIPE,
+@pytest.mark.parametrize("seconds", ["100", "100000000000"])
+def test_ctrl_c_ends_a_long_nanosleep(guest, seconds):
+    """Also a sleep past what the host's poll takes as a timeout (it once
+    ended akuma with an OverflowError)."""
+    p = subprocess.Popen(AKUMA + ["run", guest("sleep"), seconds], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
     try:
         assert p.stdout.readline() == b"sleeping\n"
+        time.sleep(0.3)                      # asleep in the idle wait
         p.send_signal(signal.SIGINT)
-        out, _ = p.communicate(timeout=20)   # far less than the 100 s asked for
+        out, err = p.communicate(timeout=20)   # far less than the time asked for
     finally:
         p.kill()
-    assert p.returncode == 130 and out == b""
+    assert p.returncode == 130 and out == b"", err
+    assert b"internal error" not in err
 
 
 def test_short_nanosleep_completes(akuma, guest):

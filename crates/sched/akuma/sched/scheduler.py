@@ -11,6 +11,7 @@ import time
 from akuma.sched.runq import RunQueue
 
 RUNNABLE, BLOCKED, ZOMBIE, STOPPED = "R", "S", "Z", "T"
+MAX_WAIT = 86400.0          # longest single idle wait, seconds
 
 
 class Timer:
@@ -149,7 +150,9 @@ class Scheduler:
         timer; wake whoever waited."""
         deadline = self.next_deadline()
         if deadline is not None:
-            left = max(0.0, deadline - time.monotonic())
+            # Capped: the host's select/poll refuse timeouts past time_t (a
+            # guest may sleep for 10^11 s); waking once a day costs nothing.
+            left = min(max(0.0, deadline - time.monotonic()), MAX_WAIT)
             timeout = left if timeout is None else min(timeout, left)
         if self._sel.get_map():
             events = self._sel.select(timeout)
