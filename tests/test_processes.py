@@ -203,3 +203,14 @@ def test_posix_timers_do_not_survive_exec(guest, akuma):
         "after exec: gettime=22 settime=22 delete=22",
         "after exec: create=0 new_id_is_next=1",    # the id counter is the process's
     ]
+
+
+def test_cpu_time_clocks_count_the_guests_own_time(guest, qemu, akuma):
+    """They read the host thread's CPU time before: every process's, and
+    the kernel's own work."""
+    exe = guest("cpuclock")
+    ref = qemu(exe, env=_env())
+    got = akuma("run", exe)
+    assert got.returncode == ref.returncode == 0, got.stderr
+    assert got.stdout == ref.stdout
+    assert "child's loop not counted: 1" in _lines(got)

@@ -94,6 +94,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._host_ttys = {}
         self._host_signals = []
         self.tick_us = tick_us
+        self._slice_start = None     # perf_counter_ns when the running slice began
         self.shutdown = None         # "poweroff" | "reboot" | "halt" once reboot(2) asked
         self.shutdown_status = 0     # akuma's exit status when the machine stops
         # Host signals that stop a booted machine (disks flushed) instead of
@@ -172,6 +173,12 @@ class Kernel(Lifecycle, Signals, Futexes):
             self.cpu.request_stop()
         else:
             self.mmu.sync()
+
+    def slice_ns(self):
+        """CPU time the running slice has used so far (not yet charged to
+        its task): CPU-time clocks read inside a syscall add it."""
+        start = self._slice_start
+        return time.perf_counter_ns() - start if start is not None else 0
 
     def _code_dirty(self):
         """A frame code may run from was freed or rewritten by the kernel:
@@ -417,9 +424,10 @@ class Kernel(Lifecycle, Signals, Futexes):
         if self._need_sync:
             self._need_sync = False
             self.mmu.sync()
-        t0 = time.perf_counter_ns()
+        t0 = self._slice_start = time.perf_counter_ns()
         why = self.cpu.run()
         spent = time.perf_counter_ns() - t0
+        self._slice_start = None
         sys_ns, self.cpu.sys_ns = self.cpu.sys_ns, 0
         t.stime_ns += sys_ns
         t.utime_ns += max(0, spent - sys_ns)

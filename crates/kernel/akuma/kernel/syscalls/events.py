@@ -308,9 +308,11 @@ class SignalFd(AnonFile):
 def _pack_ssi(sig, info):
     buf = bytearray(SIGINFO_RECORD)
     value = info.get("value", 0) or 0
+    # ssi_tid/ssi_overrun: a POSIX timer's id and overrun (SI_TIMER).
     struct.pack_into("<IiiIIiIIIIii", buf, 0, sig, 0, s32(info.get("code", 0)),
-                     info.get("pid", 0) & 0xFFFFFFFF, info.get("uid", 0) & 0xFFFFFFFF, 0, 0, 0,
-                     0, 0, s32(info.get("status", 0)) if sig == SIGCHLD else 0,
+                     info.get("pid", 0) & 0xFFFFFFFF, info.get("uid", 0) & 0xFFFFFFFF, 0,
+                     info.get("tid", 0) & 0xFFFFFFFF, 0, info.get("overrun", 0) & 0xFFFFFFFF,
+                     0, s32(info.get("status", 0)) if sig == SIGCHLD else 0,
                      s32(value & 0xFFFFFFFF))
     struct.pack_into("<QQQQ", buf, 48, value & (2**64 - 1), 0, 0,
                      info.get("addr", 0) & (2**64 - 1))

@@ -7,6 +7,7 @@ from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
+CPUCLOCK_VIRT = 1               # user time only (the other CPU clocks: user + system)
 CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 4, 5, 6, 7
 CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM, CLOCK_TAI = 8, 9, 11
 TIMER_ABSTIME = 1
@@ -32,9 +33,36 @@ def _timespec(ns):
     return struct.pack("<qq", ns // NSEC, ns % NSEC)
 
 
+def cpu_clock_ns(t, clk):
+    """The guest's CPU time on a CPU-time clock — this process's or
+    thread's, or another's by clock id (clock_getcpuclockid) — including
+    the slice running now; None if ``clk`` names none."""
+    from akuma.kernel.syscalls.timers import _cpu_clock     # (it imports this module)
+    owner = _cpu_clock(t, clk)
+    if owner is None:
+        return None
+    proc, thread, which = owner
+    k = t.kernel
+    running = k.cpu.task
+    if thread is not None:
+        user, system = thread.utime_ns, thread.stime_ns
+        mine = running is thread
+    else:
+        user, system = proc.cpu_times()
+        mine = running is not None and running.process is proc
+    now = k.slice_ns() if mine else 0
+    return user + now if which == CPUCLOCK_VIRT else user + system + now
+
+
+def _clock_now(t, clk):
+    if clk < 0 or clk in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        return cpu_clock_ns(t, clk)
+    return clock_ns(t.kernel, clk)
+
+
 @syscall("clock_gettime", "int hex")
 def sys_clock_gettime(t, clk, tp, *_):
-    ns = clock_ns(t.kernel, s32(clk))
+    ns = _clock_now(t, s32(clk))
     if ns is None:
         return -EINVAL
     write_user(t, tp, _timespec(ns))
@@ -43,7 +71,7 @@ def sys_clock_gettime(t, clk, tp, *_):
 
 @syscall("clock_getres", "int hex")
 def sys_clock_getres(t, clk, res, *_):
-    if clock_ns(t.kernel, s32(clk)) is None:
+    if _clock_now(t, s32(clk)) is None:
         return -EINVAL
     if res:
         coarse = s32(clk) in (CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE)
