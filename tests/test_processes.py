@@ -214,3 +214,27 @@ def test_cpu_time_clocks_count_the_guests_own_time(guest, qemu, akuma):
     assert got.returncode == ref.returncode == 0, got.stderr
     assert got.stdout == ref.stdout
     assert "child's loop not counted: 1" in _lines(got)
+
+
+def test_sched_policy_caps_mlock_mincore_membarrier_ioprio(guest, qemu, akuma):
+    # qemu-user passes these calls to the host kernel; the program prints
+    # only host-independent facts (see tests/guest/sched_caps.c) and needs
+    # root with CAP_SYS_NICE and CAP_IPC_LOCK on the host, as akuma's root has.
+    import os
+    exe = guest("sched_caps")
+    got = akuma("run", exe)
+    assert got.returncode == 0, got.stderr
+    lines = _lines(got)
+    assert "set FIFO without sys_nice: ret=-1 errno=1" in lines
+    assert "resident: 1 0 1 0" in lines
+    assert "rr slice: 0.100000000" in lines
+    assert "membarrier query has ours: 1" in lines
+    # qemu 7.2 has no mlock2 (ENOSYS): those two lines are written out.
+    assert "mlock2 bad flags: ret=-1 errno=22" in lines
+    assert "mlock2 onfault: ret=0 errno=0" in lines
+    if os.geteuid() != 0:
+        return
+    ref = qemu(exe, env=_env())
+    assert ref.returncode == 0
+    assert [ln for ln in lines if not ln.startswith("mlock2")] == \
+        [ln for ln in _lines(ref) if not ln.startswith("mlock2")]

@@ -33,6 +33,7 @@ static const int skip[] = {
     SYS_fchmodat, SYS_fchownat, SYS_fchown, SYS_chdir, SYS_fchdir, SYS_sched_yield,
     SYS_epoll_pwait2, SYS_prctl, SYS_personality, SYS_setsid, SYS_setpgid, SYS_umask,
     SYS_getrandom,   /* writes as many bytes as asked: the pool would overflow */
+    SYS_mincore,     /* one byte per page of a mapped range: the same */
 #ifdef SYS_preadv2
     SYS_preadv2, SYS_pwritev2,
 #endif

@@ -34,6 +34,11 @@ NUMBER = {v: k for k, v in NAMES.items()}
     ("mremap", 216), ("clone", 220), ("execve", 221), ("mmap", 222), ("mprotect", 226),
     ("madvise", 233), ("wait4", 260), ("prlimit64", 261), ("renameat2", 276),
     ("getrandom", 278), ("statx", 291), ("clone3", 435), ("faccessat2", 439),
+    ("ioprio_set", 30), ("ioprio_get", 31), ("capget", 90), ("capset", 91),
+    ("sched_setparam", 118), ("sched_setscheduler", 119), ("sched_getscheduler", 120),
+    ("sched_getparam", 121), ("sched_get_priority_max", 125), ("sched_get_priority_min", 126),
+    ("sched_rr_get_interval", 127), ("mlock", 228), ("munlock", 229), ("mlockall", 230),
+    ("munlockall", 231), ("mincore", 232), ("membarrier", 283), ("mlock2", 284),
 ])
 def test_linux_aarch64_numbers(name, nr):
     assert NAMES[nr] == name

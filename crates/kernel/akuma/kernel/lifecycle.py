@@ -64,6 +64,8 @@ class Lifecycle:
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = [list(r) for r in parent.rlimits]
             proc.nice = parent.nice
+            from akuma.kernel.syscalls.sched_misc import inherit
+            inherit(parent, proc)
             proc.sigactions = parent.sigactions if flags & CLONE_SIGHAND else \
                 [SigAction(**vars(a)) for a in parent.sigactions]
             proc.exit_signal = flags & CSIGNAL

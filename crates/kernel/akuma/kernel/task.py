@@ -66,6 +66,13 @@ class Process:
         self.sigactions = [SigAction() for _ in range(NSIG + 1)]
         self.rlimits = default_rlimits()
         self.nice = 0               # -20..19 (getpriority/setpriority); kept over exec
+        # sched_setscheduler/sched_setparam (syscalls/sched_misc.py): kept over exec
+        self.sched_policy = 0       # SCHED_OTHER
+        self.sched_priority = 0     # rt_priority: 1..99 for FIFO/RR, else 0
+        self.sched_reset_on_fork = False
+        self.ioprio = 0             # ioprio_set; 0: never set (IOPRIO_CLASS_NONE)
+        self.caps = None            # (effective, permitted, inheritable) once capset; None: full
+        self.mlocked = []           # mlock()ed [start, end) ranges (RLIMIT_MEMLOCK accounting)
         self.threads = []
         self.exit_status = None     # wait status word once dead
         self.pending_signals = 0    # bit mask of process-directed signals

@@ -7,6 +7,7 @@ from akuma.kernel.syscalls.registry import HANDLERS, ARGSPEC, NOTES
 from akuma.kernel.syscalls import net  # noqa: F401  (sockets)
 from akuma.kernel.syscalls import fs, mm, process, signal, time, misc, tty, creds, timers, fsmeta, events, power, select  # noqa: F401
 from akuma.kernel.syscalls import xattr  # noqa: F401  (extended attributes)
+from akuma.kernel.syscalls import sched_misc  # noqa: F401  (sched_*, caps, mlock, mincore, membarrier, ioprio)
 
 TABLE_SIZE = max(NAMES) + 1
 
