@@ -25,3 +25,14 @@ def test_host_directory_file_mappings_match_qemu(guest, qemu, akuma, tmp_path):
     assert got.stdout == ref.stdout
     assert exit_code(got) == exit_code(ref) == 0
     assert not (vol / "mm_filemap.dat").exists()    # the program unlinks it
+
+
+def test_code_rewritten_with_write_runs_anew(guest, akuma):
+    """pwrite(2) into a page the CPU executes from (a memfd, a /tmp file
+    mapped shared): the kernel's write bypasses unicorn's code tracking, so
+    the page's translated blocks must be dropped.  Expected output from
+    Linux on hardware: qemu-user itself gets this wrong (it keeps running
+    its old translation of the page, "then 42"), so it is no reference."""
+    got = akuma("run", guest("code_rewrite"))
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == b"memfd: 42 42 then 7\ntmp file: 42 42 then 7\n"

@@ -165,6 +165,7 @@ class PageCache:
             k = min(PAGE - o, n - done)
             pa = self.frame(i)
             self.ram[pa + o:pa + o + k] = src[done:done + k]
+            self.frames.rewritten(pa)       # a memfd's code may run from it
             done += k
         return n
 

@@ -71,6 +71,10 @@ class OutOfMemory(Exception):
 
 # ---------------------------------------------------------------- frames
 
+cdef enum:
+    USED = 1                        # Frames.used: handed out since the host mapped it
+    USED_CODE = 2                   # ... and mapped executable since (code-cache flushes)
+
 cdef inline int64_t frame_alloc(Frames *f) noexcept nogil:
     """A zeroed frame's physical address, or -1."""
     cdef uint32_t n
@@ -83,10 +87,10 @@ cdef inline int64_t frame_alloc(Frames *f) noexcept nogil:
         f.high = n
     if f.used[n]:
         memset(f.ram + <uint64_t>n * PAGE, 0, PAGE)
-    else:
-        # Still as the host's anonymous mmap made it: zero, and untouched
-        # (zeroing it would only add a write to the host's first-touch fault).
-        f.used[n] = 1
+    # A frame never used is still as the host's anonymous mmap made it: zero,
+    # and untouched (zeroing it would only add a write to the host's
+    # first-touch fault).
+    f.used[n] = USED
     return <int64_t>n * PAGE
 
 cdef inline bint frame_put(Frames *f, uint64_t paddr) noexcept nogil:
@@ -247,6 +251,10 @@ cdef class FrameAllocator:
         self._code_changed(paddr)
 
     cdef _code_changed(self, uint64_t paddr):
+        # Only frames some process could execute from (see _fill); the mark
+        # stays until the frame is handed out again.
+        if self.f.used[paddr // PAGE] != USED_CODE:
+            return
         code_dirty(&self.f, paddr)
         if self.on_code_dirty is not None:
             self.on_code_dirty()
@@ -398,10 +406,13 @@ cdef bint _fill(uc_engine *uc, uint64_t va, uc_mem_type access, uc_tlb_entry *re
     m.current.tlb_stale = False
     if e == 0:
         return False
-    if access == UC_MEM_FETCH:
+    if e & PTE_X:
+        # Remember the frame may hold code: reusing or rewriting it needs a
+        # code-cache flush.  Any fill of an executable page counts, not only
+        # a fetch: unicorn's entry for a read also serves later fetches.
         if not (e & PTE_CODE):
-            # Remember the frame held code: reusing it needs a code-cache flush.
             pt_walk(m.current, va, False)[0] = e | PTE_CODE
+        m.frames.used[(e & ADDR_MASK) // PAGE] = USED_CODE
     if e & PTE_R:
         perms |= UC_PROT_READ
     if (e & PTE_W) and not (e & PTE_COW):
