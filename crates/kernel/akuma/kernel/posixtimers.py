@@ -26,7 +26,6 @@ NSEC = 1_000_000_000
 CPUCLOCK_PROF, CPUCLOCK_VIRT, CPUCLOCK_SCHED = 0, 1, 2
 POSIX_CPU = "posix-cpu"         # key in Process.itimers: {timer: True} armed on its CPU clock
 TICK_NSEC = 4_000_000           # an ignored periodic signal ticks at most this often
-WAIT_MAX_NS = 86400 * NSEC      # longer waits go in steps (the host's poll takes < 2**31 ms)
 
 
 class PosixTimer:
@@ -53,7 +52,6 @@ class PosixTimer:
         self.info = None                # the siginfo of its pending signal
         self.fired = None               # the expiry that fired last
         self.deleted = False
-        self.step = False               # the scheduler waits for a step of a long wait
         self.timer = Timer(self._wakeup) if cpu is None else None
 
     @property
@@ -84,9 +82,8 @@ class PosixTimer:
     def _schedule(self, now):
         self.active = True
         if self.cpu is None:
-            delay = max(0, self.expiry - now)
-            self.step = delay > WAIT_MAX_NS
-            self.k.sched.arm(self.timer, _time.monotonic() + min(delay, WAIT_MAX_NS) / NSEC)
+            # (The scheduler caps each idle wait itself: any deadline is fine.)
+            self.k.sched.arm(self.timer, _time.monotonic() + max(0, self.expiry - now) / NSEC)
         else:
             self.cpu[0].itimers.setdefault(POSIX_CPU, {})[self] = True
 
@@ -157,10 +154,7 @@ class PosixTimer:
 
     def _wakeup(self):
         """The scheduler's Timer of a wall-clock timer."""
-        if self.step:
-            self._schedule(self.now())
-        else:
-            self._expire()
+        self._expire()
 
     def _expire(self):
         self._unschedule()

@@ -172,19 +172,27 @@ PRIO_PROCESS, PRIO_PGRP, PRIO_USER = 0, 1, 2
 MIN_NICE, MAX_NICE = -20, 19
 
 
-def _prio_targets(t, which, who):
-    """The processes getpriority/setpriority act on (Linux keeps nice per
-    thread; here it is per process, and a tid names its process).  Zombies
-    count until they are reaped, as on Linux."""
+def find_process(t, pid):
+    """The process ``pid`` names (0: the caller; a tid names its process),
+    or None.  Zombies count until they are reaped, as on Linux."""
+    if pid == 0:
+        return t.process
+    k = t.kernel
+    p = k.processes.get(pid)
+    if p is None:
+        task = k.tasks.get(pid)
+        p = task.process if task is not None else None
+    return p if p is not None and not p.reaped else None
+
+
+def prio_targets(t, which, who):
+    """The processes getpriority/setpriority (and ioprio_get/set) act on:
+    PRIO_PROCESS, PRIO_PGRP or PRIO_USER ``who`` (0: the caller's).  Linux
+    keeps these per thread; here they are per process."""
     k = t.kernel
     if which == PRIO_PROCESS:
-        if who == 0:
-            return [t.process]
-        p = k.processes.get(who)
-        if p is None:
-            task = k.tasks.get(who)
-            p = task.process if task is not None else None
-        return [p] if p is not None and not p.reaped else []
+        p = find_process(t, who)
+        return [p] if p is not None else []
     procs = [p for p in k.processes.values() if not p.reaped]
     if which == PRIO_PGRP:
         pgid = who or t.process.pgid
@@ -201,7 +209,7 @@ def sys_getpriority(t, which, who, *_):
     if not PRIO_PROCESS <= which <= PRIO_USER:
         return -EINVAL
     best = -ESRCH
-    for p in _prio_targets(t, which, who):
+    for p in prio_targets(t, which, who):
         best = max(best, 20 - p.nice)
     return best
 
@@ -218,7 +226,7 @@ def sys_setpriority(t, which, who, niceval, *_):
     niceval = min(max(niceval, MIN_NICE), MAX_NICE)
     c = t.process.creds
     error = -ESRCH
-    for p in _prio_targets(t, which, who):
+    for p in prio_targets(t, which, who):
         if c.euid != 0 and c.euid not in (p.creds.uid, p.creds.euid):
             error = -EPERM
             continue

@@ -14,6 +14,7 @@ from akuma.mm import PAGE_SIZE, PROT_WRITE, KIND_ANON_SHARED, ACCESS_READ, ACCES
 from akuma.kernel.rlimit import RLIMIT_MEMLOCK, RLIMIT_NICE, RLIMIT_RTPRIO
 from akuma.kernel.syscalls.args import s32, read_user, write_user
 from akuma.kernel.syscalls.registry import syscall
+from akuma.kernel.syscalls.process import find_process, prio_targets
 
 USER_TOP = 1 << 48
 
@@ -21,18 +22,6 @@ USER_TOP = 1 << 48
 CAP_LAST_CAP = 40
 CAP_FULL = (1 << (CAP_LAST_CAP + 1)) - 1
 CAP_SETPCAP, CAP_IPC_LOCK, CAP_SYS_NICE = 8, 14, 23
-
-
-def _find(t, pid):
-    """The process ``pid`` names (0: the caller; a tid names its process)."""
-    if pid == 0:
-        return t.process
-    k = t.kernel
-    p = k.processes.get(pid)
-    if p is None:
-        task = k.tasks.get(pid)
-        p = task.process if task is not None else None
-    return p if p is not None and not p.reaped else None
 
 
 def caps_of(p):
@@ -95,7 +84,7 @@ def sys_sched_getscheduler(t, pid, *_):
     pid = s32(pid)
     if pid < 0:
         return -EINVAL
-    p = _find(t, pid)
+    p = find_process(t, pid)
     if p is None:
         return -ESRCH
     return p.sched_policy | (SCHED_RESET_ON_FORK if p.sched_reset_on_fork else 0)
@@ -106,7 +95,7 @@ def sys_sched_getparam(t, pid, param, *_):
     pid = s32(pid)
     if not param or pid < 0:
         return -EINVAL
-    p = _find(t, pid)
+    p = find_process(t, pid)
     if p is None:
         return -ESRCH
     write_user(t, param, struct.pack("<i", p.sched_priority))
@@ -140,7 +129,7 @@ def _setscheduler(t, pid, policy, param):
     if not param or pid < 0:
         return -EINVAL
     prio = struct.unpack("<I", read_user(t, param, 4))[0]   # u32 in sched_attr
-    p = _find(t, pid)
+    p = find_process(t, pid)
     if p is None:
         return -ESRCH
     if policy < 0:                      # sched_setparam: the current policy
@@ -181,7 +170,7 @@ def sys_sched_rr_get_interval(t, pid, tp, *_):
     pid = s32(pid)
     if pid < 0:
         return -EINVAL
-    p = _find(t, pid)
+    p = find_process(t, pid)
     if p is None:
         return -ESRCH
     ns = RR_TIMESLICE_NS if p.sched_policy == SCHED_RR else 0
@@ -214,7 +203,7 @@ def sys_capget(t, hdrp, datap, *_):
         return words
     if pid < 0:
         return -EINVAL
-    p = _find(t, pid)
+    p = find_process(t, pid)
     if p is None:
         return -ESRCH
     eff, perm, inh = caps_of(p)
@@ -468,24 +457,11 @@ def sys_membarrier(t, cmd, flags, cpu_id, *_):
 
 
 # -- I/O priorities -----------------------------------------------------------------------
-IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3
+IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER = 1, 2, 3    # PRIO_PROCESS.. + 1
 IOPRIO_CLASS_NONE, IOPRIO_CLASS_RT, IOPRIO_CLASS_BE, IOPRIO_CLASS_IDLE = 0, 1, 2, 3
 IOPRIO_CLASS_SHIFT = 13
 IOPRIO_NR_LEVELS = 8
 IOPRIO_DEFAULT = IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT | 4
-
-
-def _io_targets(t, which, who):
-    k = t.kernel
-    if which == IOPRIO_WHO_PROCESS:
-        p = _find(t, who)
-        return [p] if p is not None else []
-    procs = [p for p in k.processes.values() if not p.reaped]
-    if which == IOPRIO_WHO_PGRP:
-        pgid = who or t.process.pgid
-        return [p for p in procs if p.pgid == pgid]
-    uid = (who & 0xFFFFFFFF) if who else t.process.creds.uid
-    return [p for p in procs if p.creds.uid == uid]
 
 
 @syscall("ioprio_set", "int int hex")
@@ -504,7 +480,7 @@ def sys_ioprio_set(t, which, who, ioprio, *_):
         return -EINVAL
     c = t.process.creds
     error = -ESRCH
-    for p in _io_targets(t, which, who):
+    for p in prio_targets(t, which - IOPRIO_WHO_PROCESS, who):
         if p.creds.uid not in (c.euid, c.uid) and not capable(t.process, CAP_SYS_NICE):
             return -EPERM
         p.ioprio = ioprio & 0xFFFF
@@ -521,7 +497,7 @@ def sys_ioprio_get(t, which, who, *_):
     if which not in (IOPRIO_WHO_PROCESS, IOPRIO_WHO_PGRP, IOPRIO_WHO_USER):
         return -EINVAL
     best = -ESRCH
-    for p in _io_targets(t, which, who):
+    for p in prio_targets(t, which - IOPRIO_WHO_PROCESS, who):
         if best == -ESRCH:
             best = p.ioprio
         else:
