@@ -330,17 +330,26 @@ static void prio_group(void) {
     }
     setpgid(0, 0);
     R("A pgrp set 0", sp(PRIO_PGRP, 0, 0));
-    int go[2];
+    int go[2], ready[2];
     pipe(go);
+    pipe(ready);
     pid_t b = fork();
     if (b == 0) {
-        char c;
+        char c = 0;
         close(go[1]);
+        write(ready[1], &c, 1);
         read(go[0], &c, 1);                   /* until A is done */
         N("B: libc getpriority", getpriority(PRIO_PROCESS, 0));
         _exit(0);
     }
     close(go[0]);
+    /* B runs guest code before A changes the group: under qemu-user the
+     * child's own helper thread (created after fork) must already exist,
+     * or it starts at nice 0 after the PRIO_PGRP set. */
+    char c;
+    read(ready[0], &c, 1);
+    close(ready[0]);
+    close(ready[1]);
     R("A pgrp set 3", sp(PRIO_PGRP, 0, 3));
     R("A pgrp get", gp(PRIO_PGRP, 0));
     R("A pgrp get by id", gp(PRIO_PGRP, getpgrp()));

@@ -51,7 +51,7 @@ def run_script(script, programs=(), env=(b"PATH=/bin", b"HOME=/tmp")):
     err_r, err_w = _pipe(k)
     proc = start_kernel_shell(k, [stdin, out_w, err_w], list(env))
     status = wait_status_to_exit_code(k.run(until=proc))
-    return bytes(out_r.pipe.buf).decode(), bytes(err_r.pipe.buf).decode(), status, k
+    return out_r.pipe.peek().decode(), err_r.pipe.peek().decode(), status, k
 
 
 def test_builtins_and_exit_status():

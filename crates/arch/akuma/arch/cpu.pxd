@@ -8,6 +8,17 @@ cpdef enum RunExit:
     EXIT_EXCEPTION = 2   # a synchronous exception other than SVC (see Cpu.exception)
     EXIT_FAULT = 3       # the MMU (TLB fill) refused an access (see akuma.mm)
 
+# Syscall fast path: a C handler for number nr gets the task and x0..x5 and
+# answers FAST_PASS (the Python handler runs instead, from scratch: the fast
+# handler has changed nothing), FAST_DONE (x0 = *result) or FAST_BLOCK (the
+# task is parked: re-execute the SVC when it wakes).
+cdef enum:
+    FAST_PASS = 0
+    FAST_DONE = 1
+    FAST_BLOCK = 2
+    FAST_MAX = 512
+ctypedef int (*fast_handler_t)(object task, uint64_t *args, uint64_t *result) except -1
+
 
 cdef class Cpu:
     cdef uc_engine *uc
@@ -22,6 +33,7 @@ cdef class Cpu:
     cdef public object fallback        # callable(task, nr, a0..a5) for numbers past the table
     cdef public object task            # the task whose context is loaded
     cdef public object on_error        # callable(task, nr, exc) -> int, for exceptions in handlers
+    cdef fast_handler_t fast[FAST_MAX]  # C handlers tried before the Python table (NULL: none)
     cdef bint _stop_requested
     cdef readonly int exception        # intno of the last non-SVC exception
     cdef volatile bint _running
@@ -29,6 +41,8 @@ cdef class Cpu:
     cdef volatile bint _ticked
     cdef readonly uint64_t syscalls     # count, for statistics
     cdef public uint64_t sys_ns         # time spent in syscall handlers (stime), taken by the kernel
+    cdef readonly uint64_t slice_start  # CLOCK_MONOTONIC ns when the running slice began (0: none)
+    cdef readonly uint64_t slice_spent  # ns the last run() took
     cdef readonly int last_error        # uc_err of the last failed uc_emu_start
 
     cdef _setup_el0(self)

@@ -108,6 +108,7 @@ cdef class Cpu:
                           <void *>&self.tick_pending, 1, 0), "block hook")
         self.syscall_table = []
         self.task = None
+        memset(self.fast, 0, sizeof(self.fast))
         self._setup_el0()
 
     def __dealloc__(self):
@@ -258,6 +259,10 @@ cdef class Cpu:
     def new_context(self):
         return CpuContext(self)
 
+    def clear_fast(self):
+        """Drop every C fast handler (strace wants every call in Python)."""
+        memset(self.fast, 0, sizeof(self.fast))
+
     # -- running --------------------------------------------------------------------
     cpdef void request_stop(self):
         """Called by a syscall handler: stop the CPU once the handler returns."""
@@ -273,8 +278,11 @@ cdef class Cpu:
         self.exception = 0
         self._ticked = False
         self._running = True
+        self.slice_start = _now_ns()
         with nogil:
             err = uc_emu_start(self.uc, pc, STOP_ADDR, 0, 0)
+        self.slice_spent = _now_ns() - self.slice_start
+        self.slice_start = 0
         self._running = False
         if self._stop_requested:
             return EXIT_STOP
@@ -291,6 +299,7 @@ cdef class Cpu:
         cdef void *ptrs[7]
         cdef int i
         cdef uint64_t uresult
+        cdef int fast = FAST_PASS
         cdef uint64_t pc
         cdef uint64_t t0
         if intno != EXCP_SWI:
@@ -305,11 +314,18 @@ cdef class Cpu:
         t0 = _now_ns()
         nr = r[6]
         try:
-            table = self.syscall_table
-            if nr < <uint64_t>len(table):
-                ret = table[nr](self.task, r[0], r[1], r[2], r[3], r[4], r[5])
+            if r[6] < FAST_MAX and self.fast[r[6]] != NULL:
+                fast = self.fast[r[6]](self.task, r, &uresult)
+            if fast == FAST_DONE:
+                ret = 0
+            elif fast == FAST_BLOCK:
+                ret = None
             else:
-                ret = self.fallback(self.task, nr, r[0], r[1], r[2], r[3], r[4], r[5])
+                table = self.syscall_table
+                if nr < <uint64_t>len(table):
+                    ret = table[nr](self.task, r[0], r[1], r[2], r[3], r[4], r[5])
+                else:
+                    ret = self.fallback(self.task, nr, r[0], r[1], r[2], r[3], r[4], r[5])
         except BaseException as exc:
             try:
                 ret = self.on_error(self.task, nr, exc)
@@ -321,6 +337,8 @@ cdef class Cpu:
             pc -= 4
             uc_reg_write(self.uc, UC_ARM64_REG_PC, &pc)
             self._stop_requested = True
+        elif fast == FAST_DONE:
+            uc_reg_write(self.uc, UC_ARM64_REG_X0, &uresult)
         else:
             # -errno or a value up to 2^64-1 (rt_sigreturn restores any x0).
             try:

@@ -12,7 +12,7 @@ from akuma.abi import KernelError
 from akuma.abi.errors import (E2BIG, EFAULT, EIO, ENOMEM, ENOENT, EACCES, ENOEXEC,
                               ELOOP)
 from akuma.abi import signals as S
-from akuma.arch import Cpu, RunExit, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
+from akuma.arch import Cpu, hwcaps, EXCP_UDEF, EXCP_BKPT, EXCP_DATA_ABORT
 from akuma.elf import (parse, ElfError, load_image, build_stack, STACK_TOP,
                        MINSIGSTKSZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS,
                        AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_HWCAP, AT_HWCAP2, AT_CLKTCK,
@@ -22,16 +22,16 @@ from akuma.elf.source import ProgramFile
 from akuma.kernel.filemaps import file_mapping
 from akuma.mm import (FrameAllocator, Mmu, AddressSpace, EFault, OutOfMemory, PROT_READ,
                       PROT_WRITE, PROT_EXEC, MAPERR, ACCERR, PAGER, OOM, ACCESS_WRITE, ACCESS_FETCH)
-from akuma.sched import Scheduler, RUNNABLE, BLOCKED, STOPPED
+from akuma.sched import Scheduler
 from akuma.kernel.task import Process, Task
 from akuma.kernel.faultaddr import fault_address, guess_fault_address
 from akuma.kernel.lifecycle import Lifecycle
 from akuma.kernel.signals import Signals
 from akuma.kernel.futex import Futexes
 from akuma.kernel.syscalls import table as systable
-from akuma.kernel.syscalls.numbers import NAMES
 from akuma.arch import REG_SP, REG_TPIDR_EL0
 from akuma.kernel.syscalls.strace import Tracer
+from akuma.kernel import kloop
 
 TICK_US = 10_000
 # TLB fills in one warm slice above which the tick grows the TLB (Mmu.tick).
@@ -80,21 +80,18 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.vfs = vfs
         self.hwcap, self.hwcap2 = hwcaps(self.cpu)
         self.boot_ns = time.monotonic_ns()
-        self.user_ns = self.system_ns = 0       # CPU time of every thread since boot (/proc/stat)
         self.hostname = b"akuma"
         self.processes = {}
         self.tasks = {}
         self.futex_queues = {}
-        self._need_sync = False
         self._next_pid = 1
-        self._loaded = None          # the task whose registers are in the CPU
+        self.loop = kloop.LoopState()  # the loaded task, MMU sync, CPU totals, switches
         self._pristine = self.cpu.new_context()
         self._pristine.save()
         self._unsupported_seen = set()
         self._host_ttys = {}
         self._host_signals = []
         self.tick_us = tick_us
-        self._slice_start = None     # perf_counter_ns when the running slice began
         self.shutdown = None         # "poweroff" | "reboot" | "halt" once reboot(2) asked
         self.shutdown_status = 0     # akuma's exit status when the machine stops
         # Host signals that stop a booted machine (disks flushed) instead of
@@ -116,6 +113,11 @@ class Kernel(Lifecycle, Signals, Futexes):
         from akuma.net import service
         service.attach(self)            # kernel.net: the TCP/IP stack, AF_INET sockets
         self.cpu.syscall_table = systable.build(tracer.wrap if tracer else None)
+        if tracer is None:
+            # read/write on pipes in C; strace sees every call in Python.
+            from akuma.kernel import fastsys
+            from akuma.kernel.pipe import PipeEnd
+            fastsys.install(self.cpu, self.mmu, PipeEnd)
         self.cpu.fallback = systable.fallback
         self.cpu.on_error = self.syscall_error
 
@@ -169,7 +171,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         From inside a hook (a syscall), stop the CPU and sync before it runs
         again; unicorn must not flush while it handles an exception."""
         if self.cpu.running:
-            self._need_sync = True
+            self.loop.need_sync = True
             self.cpu.request_stop()
         else:
             self.mmu.sync()
@@ -177,13 +179,13 @@ class Kernel(Lifecycle, Signals, Futexes):
     def slice_ns(self):
         """CPU time the running slice has used so far (not yet charged to
         its task): CPU-time clocks read inside a syscall add it."""
-        start = self._slice_start
-        return time.perf_counter_ns() - start if start is not None else 0
+        start = self.cpu.slice_start
+        return time.monotonic_ns() - start if start else 0
 
     def _code_dirty(self):
         """A frame code may run from was freed or rewritten by the kernel:
         its translated blocks go before the guest runs again."""
-        self._need_sync = True
+        self.loop.need_sync = True
         if self.cpu.running:
             self.cpu.request_stop()
 
@@ -348,19 +350,7 @@ class Kernel(Lifecycle, Signals, Futexes):
 
     # -- the loop ------------------------------------------------------------------------
     def _unload(self):
-        if self._loaded is not None:
-            self._loaded.context.save()
-            self._loaded = None
-
-    def _switch_to(self, t):
-        if self._loaded is t:
-            return
-        self._unload()
-        t.context.restore()
-        self._loaded = t
-        self.mmu.switch(t.process.aspace.pt)
-        self.cpu.task = t
-        self.sched.switches += 1
+        kloop.unload(self.loop)
 
     def run(self, until=None):
         """Run threads until ``until`` (a process) has exited, or until no
@@ -368,28 +358,7 @@ class Kernel(Lifecycle, Signals, Futexes):
         self._install_host_signals()
         watchdog = self.cpu.start_watchdog(self.tick_us)
         try:
-            while True:
-                self._deliver_host_signals()
-                if self.shutdown is not None:
-                    result = 0
-                    break
-                if until is not None and not until.alive:
-                    result = until.exit_status
-                    break
-                if until is None and not any(p.alive for p in self.processes.values()):
-                    result = 0
-                    break
-                t = self.sched.pick()
-                if t is None:
-                    if not self.sched.idle_possible and not self._host_signals:
-                        self.log("every thread is blocked forever; stopping")
-                        for p in list(self.processes.values()):
-                            if p.alive:
-                                self.exit_process(p, S.SIGKILL)
-                        continue
-                    self.sched.poll(None)
-                    continue
-                self._run_slice(t)
+            result = kloop.run_loop(self, until, TLB_GROW_FILLS)
             # Like Linux, the stack keeps sending after the process is gone:
             # closed connections deliver their send queues (bounded).
             net = getattr(self, "net", None)
@@ -401,60 +370,6 @@ class Kernel(Lifecycle, Signals, Futexes):
             watchdog.join()
             self._restore_host_signals()
             self.restore_host_ttys()
-
-    def _run_slice(self, t):
-        kthread = getattr(t, "kthread", None)
-        if kthread is not None:
-            # A kernel thread (the kernel shell): its body is Python, stepped
-            # here between guest slices; it parks itself to wait.
-            kthread.step()
-            self.sched.requeue(t)
-            return
-        self._switch_to(t)
-        if self.deliverable(t):
-            self.deliver_signals(t)
-            if t.stopped and t.state == RUNNABLE:
-                t.state = STOPPED           # parked until SIGCONT
-            if t.state != RUNNABLE:
-                return
-        # Past delivery, a task that slept re-executes its SVC: the call it
-        # slept in no longer counts as interrupted (a later signal must not
-        # turn some other instruction into an EINTR return).
-        t.blocked_nr = None
-        if self._need_sync:
-            self._need_sync = False
-            self.mmu.sync()
-        t0 = self._slice_start = time.perf_counter_ns()
-        why = self.cpu.run()
-        spent = time.perf_counter_ns() - t0
-        self._slice_start = None
-        sys_ns, self.cpu.sys_ns = self.cpu.sys_ns, 0
-        t.stime_ns += sys_ns
-        t.utime_ns += max(0, spent - sys_ns)
-        self.system_ns += sys_ns
-        self.user_ns += max(0, spent - sys_ns)
-        if t.process.itimers:
-            self.charge_itimers(t.process, spent)
-        if why != RunExit.EXIT_FAULT:
-            t.unexplained = None
-        if why == RunExit.EXIT_TICK:
-            self.mmu.tick(TLB_GROW_FILLS)   # grow unicorn's TLB only when too small
-            self.sched.poll(0)          # host I/O and timers, without waiting
-            self.sched.requeue(t)
-        elif why == RunExit.EXIT_STOP:
-            if t.state == BLOCKED:
-                # Remember the call it sleeps in (EINTR vs SA_RESTART), and
-                # never sleep on a signal that can be delivered now.
-                t.blocked_nr = NAMES.get(self.cpu.x(8))
-                if self.deliverable(t):
-                    self.sched.wake(t)
-            self.sched.requeue(t)
-        elif why == RunExit.EXIT_EXCEPTION:
-            self._exception(t, self.cpu.exception)
-            self.sched.requeue(t)
-        else:
-            self._fault(t)
-            self.sched.requeue(t)
 
     # -- faults and exceptions -----------------------------------------------------------------
     def _fault(self, t):

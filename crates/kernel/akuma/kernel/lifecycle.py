@@ -138,7 +138,7 @@ class Lifecycle:
         self._release_vfork(p)
         p.execed = True
         # _exec_into loaded fresh registers for t into the CPU and its context.
-        self._loaded = t
+        self.loop.loaded = t
         self.mmu.switch(p.aspace.pt, flush=False)
         self.tlb_stale()
         self.cpu.request_stop()
@@ -148,6 +148,7 @@ class Lifecycle:
         aspace.users = users
         if users <= 0:
             aspace.release()
+            self.mmu.forget(aspace.pt)      # its TLB slot is free for the next one
 
     def _release_vfork(self, p):
         if p.vfork_waiter is not None:
@@ -178,8 +179,8 @@ class Lifecycle:
         self.fifos.cancel(t)            # a FIFO open it slept in
         self.sched.forget(t)
         self.tasks.pop(t.tid, None)
-        if self._loaded is t:
-            self._loaded = None
+        if self.loop.loaded is t:
+            self.loop.loaded = None
 
     def _exit_robust_list(self, t):
         head, length = t.robust_list

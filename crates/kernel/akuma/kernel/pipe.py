@@ -1,41 +1,21 @@
 """Pipes: a bounded in-kernel buffer with reader and writer ends.  Blocking
 uses the kernel's restart model: a reader or writer that must wait parks on
 the pipe's wait list and its syscall runs again when woken."""
-import itertools
-
 from akuma.abi import KernelError, Stat
 from akuma.abi import fcntl as F
 from akuma.abi.errors import EAGAIN, EPIPE
 from akuma.kernel.kernelfile import KernelFile
 from akuma.abi.stat import S_IFIFO
+from akuma.kernel import pipecore
 
 PIPE_BUF = 4096
-PIPE_SIZE = 65536
-_ids = itertools.count(1)
+# The buffer and wait lists are C (pipecore.pyx): the syscall fast path
+# (fastsys.pyx) reads and writes pipes without Python.
+Pipe = pipecore.Pipe
+PIPE_SIZE = pipecore.PIPE_SIZE
 
 
-class Pipe:
-    def __init__(self, sched):
-        self.sched = sched
-        self.buf = bytearray()
-        self.capacity = PIPE_SIZE
-        self.readers = 0
-        self.writers = 0
-        self.waiters = []
-        self.listeners = []        # kernel-side consumers (SSH sessions): called on every wake
-        self.ino = next(_ids)
-
-    def wake_all(self):
-        if self.waiters:
-            waiters, self.waiters = self.waiters, []
-            for t in waiters:
-                self.sched.wake(t)
-        if self.listeners:
-            for cb in list(self.listeners):
-                cb()
-
-
-class PipeEnd(KernelFile):
+class PipeEnd(pipecore.PipeEndCore, KernelFile):
     """One end of a pipe, as an open file description."""
 
     def __init__(self, pipe, write, flags=0):
@@ -56,19 +36,12 @@ class PipeEnd(KernelFile):
 
     def poll_ready(self):
         p = self.pipe
-        return (bool(p.buf) or p.writers == 0,
-                len(p.buf) < p.capacity or p.readers == 0)
+        return (p.nbytes > 0 or p.writers == 0,
+                p.nbytes < p.capacity or p.readers == 0)
 
     def readinto(self, views):
         p = self.pipe
-        total = 0
-        for v in views:
-            n = min(len(v), len(p.buf))
-            if n == 0:
-                break
-            v[:n] = p.buf[:n]
-            del p.buf[:n]
-            total += n
+        total = p.read_into(views)
         if total:
             p.wake_all()
         return total
@@ -78,16 +51,10 @@ class PipeEnd(KernelFile):
         if p.readers == 0:
             raise KernelError(EPIPE)
         want = sum(len(v) for v in views)
-        room = p.capacity - len(p.buf)
+        room = p.capacity - p.nbytes
         if room == 0 or (want <= PIPE_BUF and room < want):
             raise KernelError(EAGAIN)      # the caller blocks unless O_NONBLOCK
-        total = 0
-        for v in views:
-            n = min(len(v), room - total)
-            p.buf += v[:n]
-            total += n
-            if total == room:
-                break
+        total = p.write_from(views, room)
         p.wake_all()
         return total
 
@@ -95,7 +62,7 @@ class PipeEnd(KernelFile):
         return Stat(mode=S_IFIFO | 0o600, size=0, ino=self.pipe.ino, blksize=4096)
 
     def fionread(self):
-        return len(self.pipe.buf)
+        return self.pipe.nbytes
 
     def close(self):
         p = self.pipe

@@ -175,12 +175,12 @@ def _proc_stat(k):
     """/proc/stat (top, vmstat, ps): one CPU, times in USER_HZ ticks since boot."""
     tick = 10_000_000
     up = time.monotonic_ns() - k.boot_ns
-    user, system = k.user_ns // tick, k.system_ns // tick
+    user, system = k.loop.user_ns // tick, k.loop.system_ns // tick
     idle = max(0, up // tick - user - system)
     cpu = f"{user} 0 {system} {idle} 0 0 0 0 0 0"
     running = sum(1 for t in k.tasks.values() if t.state == "R")
     btime = int(time.time() - up / 1e9)
-    return (f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt {k.sched.switches}\nbtime {btime}\n"
+    return (f"cpu  {cpu}\ncpu0 {cpu}\nintr 0\nctxt {k.loop.switches}\nbtime {btime}\n"
             f"processes {k._next_pid - 1}\nprocs_running {max(1, running)}\n"
             f"procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n").encode()
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from akuma.abi.signals import NSIG
 from akuma.kernel.fdtable import FdTable
 from akuma.kernel.rlimit import default_rlimits
+from akuma.kernel.taskcore import ProcessCore, TaskCore
 
 
 @dataclass
@@ -43,7 +44,7 @@ def _fs_field(name):
                     lambda self, value: setattr(self.fs, name, value))
 
 
-class Process:
+class Process(ProcessCore):
     umask = _fs_field("umask")
     cwd = _fs_field("cwd")
     root = _fs_field("root")
@@ -115,7 +116,7 @@ class Process:
         return self.exit_status is None
 
 
-class Task:
+class Task(TaskCore):
     """A thread: a CPU context, a signal mask, a tid."""
 
     def __init__(self, tid, process, context):
@@ -146,6 +147,7 @@ class Task:
         self.unexplained = None     # PC of an error exit with no refused access
         self.siginfo = {}
         self.kernel = None
+        self.kthread = None         # the body of a kernel thread (kshell), else guest code
         process.threads.append(self)
 
     def __repr__(self):

@@ -59,3 +59,7 @@ cdef struct MmuState:
     Frames *frames
     uint64_t fills          # TLB fills served (statistics)
     bint kwin               # the kernel's physical window is open (code-cache invalidation)
+
+# Copy-in/out for C callers in other modules (the syscall fast path): 0, or
+# -1 when the Python pager or an EFAULT report is needed (nothing recorded).
+cdef int user_copy(object pt, uint64_t va, char *buf, size_t n, bint to_user) noexcept

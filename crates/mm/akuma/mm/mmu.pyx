@@ -69,6 +69,11 @@ class OutOfMemory(Exception):
     """No free physical frame."""
 
 
+# The Mmu's two TLBs (Mmu.switch).
+cdef enum:
+    SLOT_NS = 0       # Non-secure EL0 translations (mmu index E10_0)
+    SLOT_S = 1        # Secure EL0 translations (SE10_0)
+
 # ---------------------------------------------------------------- frames
 
 cdef enum:
@@ -666,13 +671,15 @@ cdef class PageTable:
     cdef int _copy(self, uint64_t va, char *buf, size_t n, bint to_user) noexcept nogil:
         cdef uint64_t e, off, chunk
         cdef int access = UC_MEM_WRITE if to_user else UC_MEM_READ
+        cdef int rc = 0
         if va + n < va or va + n > USER_TOP:
             fault(&self.a, va, access, FAULT_MAPERR)
             return -1
         while n:
             e = resolve(&self.a, self.fr, va, access)
             if e == 0:
-                return -1
+                rc = -1         # pages before it may have had their COW broken: still sync
+                break
             off = va & (PAGE - 1)
             chunk = PAGE - off
             if chunk > n:
@@ -690,7 +697,7 @@ cdef class PageTable:
         if self.a.tlb_stale:
             with gil:
                 self._stale()
-        return 0
+        return rc
 
     def read_cstr(self, uint64_t va, size_t limit):
         """A NUL-terminated string of at most ``limit`` bytes (without the
@@ -756,6 +763,18 @@ cdef class PageTable:
         return views
 
 
+cdef int user_copy(object pt, uint64_t va, char *buf, size_t n, bint to_user) noexcept:
+    """Copy between user memory of page table ``pt`` and ``buf`` for C
+    callers (the syscall fast path): 0, or -1 when a page needs the Python
+    pager or the access is refused -- the caller then takes the slow path,
+    which redoes the copy and reports the fault, so the record is dropped."""
+    cdef PageTable p = <PageTable>pt
+    if p._copy(va, buf, n, to_user) != 0:
+        p.a.fault_code = FAULT_NONE
+        return -1
+    return 0
+
+
 cdef object _fault_error(AsState *a):
     """The exception for a refused kernel access; the record is cleared so
     that it is never mistaken for a CPU fault."""
@@ -781,6 +800,10 @@ cdef class Mmu:
     cdef readonly unsigned long flushes     # every TLB flush (the tick's policy)
     cdef unsigned long tick_fills           # fills counted at the last tick
     cdef long tick_flushes                  # flushes at the last tick; -1: judge the next one
+    # Two TLBs (see switch): the page table whose translations each holds.
+    cdef PageTable slot_ns, slot_s
+    cdef int last_slot                      # SLOT_NS or SLOT_S, the one used last
+    cdef readonly unsigned long slot_hits   # switches that kept their translations
 
     def __cinit__(self, Cpu cpu, FrameAllocator frames):
         self.cpu = cpu
@@ -835,16 +858,74 @@ cdef class Mmu:
         self.tick_fills = self.m.fills
 
     def switch(self, PageTable pt, bint flush=True):
-        """Make ``pt`` the address space the CPU translates through.  Inside
-        a hook pass flush=False and sync() before the CPU runs again:
+        """Make ``pt`` the address space the CPU translates through (call it
+        after loading a task's registers: it sets SCR_EL3.NS in them).
+
+        QEMU's TLB has no ASIDs, but it keeps one table per translation
+        regime, and EL0 of the Secure and of the Non-secure EL1&0 regimes
+        are two (mmu indexes SE10_0 and E10_0; AArch64 EL1 registers are
+        not banked, so nothing else changes for the guest).  The two slots
+        remember the page table each was filled for: switching back to
+        one of them keeps its translations and needs no flush -- a pipe
+        ping-pong between two processes never flushes.  A page table in
+        neither slot takes the one used less recently; unicorn flushes only
+        all regimes at once, so that flush empties both (a valid state for
+        either owner).  Every page-table change of any process flushes all
+        (tlb_stale), so a slot never holds translations its owner no longer
+        has.
+
+        Inside a hook pass flush=False and sync() before the CPU runs again:
         unicorn's TLB flush also drops translated blocks, which is not safe
         while it is handling an exception."""
-        if pt is self.current:
+        cdef int slot
+        if pt is None:
+            self.current = None
+            self.m.current = NULL
             return
+        if pt is self.slot_ns:
+            slot = SLOT_NS
+        elif pt is self.slot_s:
+            slot = SLOT_S
+        else:
+            if self.slot_ns is None:
+                slot = SLOT_NS
+            elif self.slot_s is None:
+                slot = SLOT_S
+            else:
+                slot = SLOT_S if self.last_slot == SLOT_NS else SLOT_NS
+            if slot == SLOT_NS:
+                self.slot_ns = pt
+            else:
+                self.slot_s = pt
+            if flush:
+                self.flush()
+            self.slot_hits -= 1
+        self.slot_hits += 1
+        self.last_slot = slot
         self.current = pt
-        self.m.current = &pt.a if pt is not None else NULL
-        if flush:
-            self.flush()
+        self.m.current = &pt.a
+        self._set_ns(slot == SLOT_NS)
+
+    cdef _set_ns(self, bint ns):
+        """SCR_EL3.NS of the loaded registers (a CP_REG write also rebuilds
+        QEMU's cached translation flags, which hold the mmu index)."""
+        cdef uc_arm64_cp_reg r
+        r.op0, r.op1, r.crn, r.crm, r.op2 = 3, 6, 1, 1, 0
+        r.val = 0
+        if uc_reg_read(self.cpu.uc, UC_ARM64_REG_CP_REG, &r) != UC_ERR_OK:
+            raise RuntimeError("read SCR_EL3")
+        if (r.val & 1) == ns:
+            return
+        r.val = (r.val | 1) if ns else (r.val & ~(<uint64_t>1))
+        if uc_reg_write(self.cpu.uc, UC_ARM64_REG_CP_REG, &r) != UC_ERR_OK:
+            raise RuntimeError("write SCR_EL3")
+
+    def forget(self, PageTable pt):
+        """``pt`` is gone (its process exited or exec'd): free its slot."""
+        if pt is self.slot_ns:
+            self.slot_ns = None
+        if pt is self.slot_s:
+            self.slot_s = None
 
     @property
     def fills(self):

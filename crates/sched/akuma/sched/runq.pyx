@@ -9,16 +9,16 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdlib cimport malloc, realloc, free
 
 cdef str RUNNABLE = "R"
+cdef str BLOCKED = "S"
 cdef str STOPPED = "T"
 
 
 cdef class RunQueue:
-    cdef PyObject **ring
-    cdef Py_ssize_t cap, head, n
+    # (the fields are declared in runq.pxd; ring holds PyObject pointers)
 
     def __cinit__(self):
         self.cap = 64
-        self.ring = <PyObject **>malloc(self.cap * sizeof(PyObject *))
+        self.ring = <void **>malloc(self.cap * sizeof(void *))
         if self.ring == NULL:
             raise MemoryError()
         self.head = self.n = 0
@@ -38,7 +38,7 @@ cdef class RunQueue:
 
     cdef int _grow(self) except -1:
         cdef Py_ssize_t i, newcap = self.cap * 2
-        cdef PyObject **r = <PyObject **>malloc(newcap * sizeof(PyObject *))
+        cdef void **r = <void **>malloc(newcap * sizeof(void *))
         if r == NULL:
             raise MemoryError()
         for i in range(self.n):
@@ -51,11 +51,23 @@ cdef class RunQueue:
         if self.n == self.cap:
             self._grow()
         Py_INCREF(t)
-        self.ring[(self.head + self.n) % self.cap] = <PyObject *>t
+        self.ring[(self.head + self.n) % self.cap] = <void *>t
         self.n += 1
 
+    cpdef bint wake_simple(self, t) except -1:
+        """Wake ``t`` if it sleeps on nothing but an explicit wake (no host
+        fds to unregister): the common case (pipes, futexes), done without
+        Python.  False when the scheduler's full wake is needed."""
+        if t.state != BLOCKED:
+            return True             # not asleep: nothing to do
+        if t.wait_fds:
+            return False
+        t.state = RUNNABLE
+        self.append(t)
+        return True
+
     cdef object _popleft(self):
-        cdef PyObject *p = self.ring[self.head]
+        cdef void *p = self.ring[self.head]
         self.head = (self.head + 1) % self.cap
         self.n -= 1
         t = <object>p
@@ -78,8 +90,8 @@ cdef class RunQueue:
     def remove(self, t):
         """Drop every entry of ``t`` (it exited)."""
         cdef Py_ssize_t i, kept = 0
-        cdef PyObject *p
-        cdef PyObject *target = <PyObject *>t
+        cdef void *p
+        cdef void *target = <void *>t
         for i in range(self.n):
             p = self.ring[(self.head + i) % self.cap]
             if p == target:

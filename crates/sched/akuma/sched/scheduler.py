@@ -34,7 +34,6 @@ class Scheduler:
         self._sel = selectors.DefaultSelector()
         self._fd_waiters = {}      # host fd -> set of threads
         self._wake_fds = {}        # fds registered only to wake the idle loop
-        self.switches = 0
 
     # -- the run queue ----------------------------------------------------------
     def add(self, t):
@@ -92,8 +91,8 @@ class Scheduler:
         return True
 
     def wake(self, t):
-        if t.state != BLOCKED:
-            return
+        if self.runq.wake_simple(t):
+            return                  # was not asleep, or slept on no host fd
         for fd in getattr(t, "wait_fds", ()):
             waiters = self._fd_waiters.get(fd)
             if waiters is not None and waiters.pop(t, None) is not None:

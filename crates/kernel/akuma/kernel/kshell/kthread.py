@@ -16,7 +16,7 @@ _FATAL = (S.TERM, S.CORE)
 
 
 class KernelThread:
-    """The body of a kernel-thread task; ``Kernel._run_slice`` calls
+    """The body of a kernel-thread task; the kernel loop (kloop.pyx) calls
     ``step()`` where it would run guest code."""
 
     def __init__(self, kernel, task, body, on_signal=None):

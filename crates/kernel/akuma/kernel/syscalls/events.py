@@ -353,9 +353,9 @@ def poll_mask(f):
     if isinstance(f, PipeEnd):
         p = f.pipe
         if f.is_writer:
-            return (EPOLLOUT | EPOLLWRNORM if len(p.buf) < p.capacity else 0) | \
+            return (EPOLLOUT | EPOLLWRNORM if p.nbytes < p.capacity else 0) | \
                 (EPOLLERR if p.readers == 0 else 0)
-        return (EPOLLIN | EPOLLRDNORM if p.buf else 0) | (EPOLLHUP if p.writers == 0 else 0)
+        return (EPOLLIN | EPOLLRDNORM if p.nbytes else 0) | (EPOLLHUP if p.writers == 0 else 0)
     r, w = f.poll_ready() if hasattr(f, "poll_ready") else (True, True)
     return (EPOLLIN | EPOLLRDNORM if r else 0) | (EPOLLOUT | EPOLLWRNORM if w else 0)
 

@@ -343,7 +343,7 @@ def sys_fcntl(t, fd, cmd, arg, *_):
         size = max(4096, 1 << (max(size, 1) - 1).bit_length())      # a power of two pages
         if size > PIPE_MAX_SIZE and t.process.creds.euid != 0:
             return -EPERM
-        if size < len(pipe.buf):
+        if size < pipe.nbytes:
             return -EBUSY
         pipe.capacity = size
         return size
