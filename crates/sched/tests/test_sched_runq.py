@@ -73,3 +73,15 @@ def test_reference_counts():
         q.append(t)
     del q                                           # the ring's references go with it
     assert sys.getrefcount(t) == base
+
+
+def test_wake_simple():
+    """Only a task asleep on nothing but an explicit wake is woken in C;
+    one also waiting on host fds needs the scheduler's full wake."""
+    q = RunQueue()
+    asleep, on_fd, running = T("a", BLOCKED), T("f", BLOCKED), T("r")
+    asleep.wait_fds, on_fd.wait_fds, running.wait_fds = [], [7], []
+    assert q.wake_simple(asleep) and asleep.state == RUNNABLE
+    assert not q.wake_simple(on_fd) and on_fd.state == BLOCKED
+    assert q.wake_simple(running) and list(q) == [asleep]
+    assert sys.getrefcount(asleep) > 2

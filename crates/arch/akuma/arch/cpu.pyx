@@ -259,10 +259,6 @@ cdef class Cpu:
     def new_context(self):
         return CpuContext(self)
 
-    def clear_fast(self):
-        """Drop every C fast handler (strace wants every call in Python)."""
-        memset(self.fast, 0, sizeof(self.fast))
-
     # -- running --------------------------------------------------------------------
     cpdef void request_stop(self):
         """Called by a syscall handler: stop the CPU once the handler returns."""
