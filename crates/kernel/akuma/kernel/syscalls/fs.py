@@ -158,6 +158,11 @@ def sys_read(t, fd, buf, count, *_):
         return f.read_as(t, count, lambda: _user_buffers(t, buf, count, True))
     if not _ready_for_read(f):
         return _would_block(t, f)
+    pipe = getattr(f, "pipe", None)
+    if pipe is not None and pipe.nbytes:
+        # Linux copies only what the pipe holds: the rest of the buffer
+        # may be unmapped without an EFAULT.
+        count = min(count, pipe.nbytes)
     return f.readinto(_user_buffers(t, buf, count, True))
 
 
