@@ -364,3 +364,23 @@ def test_a_working_set_the_tlb_covers_is_not_refilled_at_every_tick():
     pages = (64 << 20) // 4096
     fills = run.kernel.mmu.fills
     assert fills < 24 * pages, f"{fills} TLB fills for a {pages}-page working set"
+
+
+def test_pipe_ping_pong_takes_the_fast_paths():
+    """Two processes ping-ponging over pipes: every read and write is
+    answered in C (fastsys), a woken reader completes its read without
+    re-entering the guest (Cpu.resume_syscall), and the two address spaces
+    keep their TLB slots (no flush per switch).  Each mechanism has a
+    Python or slower fallback, so only counters show they are used."""
+    n = 500
+    run = Run("procbench", args=[b"pingpong", b"%d" % n])
+    flushes = run.kernel.mmu.flushes
+    status, out = run()
+    assert status == 0 and out == b"pingpong %d done\n" % n
+    cpu = run.kernel.cpu
+    # Per round and side: a write, a read that sleeps, the read completed
+    # when woken -- without entering the guest.
+    assert cpu.fast_calls >= 6 * n
+    assert cpu.resumed >= 2 * n - 10
+    assert run.kernel.loop.switches >= 2 * n
+    assert run.kernel.mmu.flushes - flushes < n // 10

@@ -40,17 +40,23 @@ cdef class Cpu:
     cdef volatile bint _watching
     cdef volatile bint _ticked
     cdef readonly uint64_t syscalls     # count, for statistics
+    cdef readonly uint64_t fast_calls   # of them answered by a C fast handler
+    cdef readonly uint64_t resumed      # ... of those, re-run by resume_syscall (no SVC)
     cdef public uint64_t sys_ns         # time spent in syscall handlers (stime), taken by the kernel
     cdef readonly uint64_t slice_start  # CLOCK_MONOTONIC ns when the running slice began (0: none)
     cdef readonly uint64_t slice_spent  # ns the last run() took
+    cdef readonly uint64_t blocked_pc   # PC of the SVC the last run() rewound to block (0: none)
     cdef readonly int last_error        # uc_err of the last failed uc_emu_start
 
     cdef _setup_el0(self)
     cdef void _on_intr(self, uint32_t intno)
     cpdef int run(self) except -1
+    cpdef int resume_syscall(self, uint64_t svc_pc) except -1
     cpdef void request_stop(self)
     cpdef uint64_t reg(self, int regid) except? 0xFFFFFFFFFFFFFFFF
     cpdef set_reg(self, int regid, uint64_t value)
+    cdef inline bint has_fast(self, uint64_t nr):
+        return nr < FAST_MAX and self.fast[nr] != NULL
     cdef inline char *ram_ptr(self):
         return self.ram
 

@@ -273,6 +273,7 @@ cdef class Cpu:
         self._stop_requested = False
         self.exception = 0
         self._ticked = False
+        self.blocked_pc = 0
         self._running = True
         self.slice_start = _now_ns()
         with nogil:
@@ -289,6 +290,44 @@ cdef class Cpu:
             return EXIT_FAULT
         # A tick (a real fault racing with it simply happens again).
         return EXIT_TICK
+
+    cpdef int resume_syscall(self, uint64_t svc_pc) except -1:
+        """Run again, without entering guest code, the syscall the loaded
+        task sleeps in, when a C fast handler takes it: the kernel loop
+        calls this for a woken task whose PC is still ``svc_pc``, the SVC
+        it was rewound to.  That saves the exception round trip (and the
+        GIL hand-over of the hook) of the re-executed SVC: a pipe reader
+        woken by a writer completes its read here.  FAST_DONE: X0 holds
+        the result and PC is past the SVC; FAST_BLOCK: it sleeps again;
+        FAST_PASS: run the guest, the SVC executes as usual."""
+        cdef uint64_t r[8]
+        cdef void *ptrs[8]
+        cdef int ids[8]
+        cdef int i, fast = FAST_PASS
+        cdef uint64_t uresult = 0, t0
+        for i in range(7):
+            ids[i] = _SYSCALL_REGS[i]
+            ptrs[i] = &r[i]
+        ids[7] = UC_ARM64_REG_PC
+        ptrs[7] = &r[7]
+        uc_reg_read_batch(self.uc, ids, ptrs, 8)
+        if r[7] != svc_pc or r[6] >= FAST_MAX or self.fast[r[6]] == NULL:
+            return FAST_PASS
+        t0 = _now_ns()
+        try:
+            fast = self.fast[r[6]](self.task, r, &uresult)
+        except BaseException:
+            fast = FAST_PASS            # the SVC runs and the Python handler reports
+        if fast == FAST_DONE:
+            uc_reg_write(self.uc, UC_ARM64_REG_X0, &uresult)
+            r[7] += 4
+            uc_reg_write(self.uc, UC_ARM64_REG_PC, &r[7])
+        if fast != FAST_PASS:
+            self.syscalls += 1
+            self.fast_calls += 1
+            self.resumed += 1
+            self.sys_ns += _now_ns() - t0
+        return fast
 
     cdef void _on_intr(self, uint32_t intno):
         cdef uint64_t r[7]
@@ -314,8 +353,10 @@ cdef class Cpu:
                 fast = self.fast[r[6]](self.task, r, &uresult)
             if fast == FAST_DONE:
                 ret = 0
+                self.fast_calls += 1
             elif fast == FAST_BLOCK:
                 ret = None
+                self.fast_calls += 1
             else:
                 table = self.syscall_table
                 if nr < <uint64_t>len(table):
@@ -332,6 +373,7 @@ cdef class Cpu:
             uc_reg_read(self.uc, UC_ARM64_REG_PC, &pc)
             pc -= 4
             uc_reg_write(self.uc, UC_ARM64_REG_PC, &pc)
+            self.blocked_pc = pc
             self._stop_requested = True
         elif fast == FAST_DONE:
             uc_reg_write(self.uc, UC_ARM64_REG_X0, &uresult)

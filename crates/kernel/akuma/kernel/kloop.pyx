@@ -8,7 +8,7 @@ delivery, kernel threads, idling) still call the Kernel's Python methods;
 only the per-switch bookkeeping is C."""
 from libc.stdint cimport uint64_t
 
-from akuma.arch.cpu cimport Cpu, CpuContext, EXIT_TICK, EXIT_STOP, EXIT_EXCEPTION, EXIT_FAULT
+from akuma.arch.cpu cimport Cpu, CpuContext, EXIT_TICK, EXIT_STOP, EXIT_EXCEPTION, EXIT_FAULT, FAST_BLOCK
 from akuma.arch.uc cimport uc_context_save, uc_context_restore, UC_ARM64_REG_X8, UC_ERR_OK
 from akuma.sched.runq cimport RunQueue
 from akuma.kernel.taskcore cimport TaskCore, ProcessCore
@@ -71,7 +71,10 @@ cdef run_slice(k, LoopState ls, Cpu cpu, mmu, RunQueue rq, TaskCore t,
             rq.append(t)
         return
     switch_to(ls, cpu, mmu, t)
+    cdef uint64_t svc_pc = t.svc_pc
+    t.svc_pc = 0
     if deliverable(t):
+        svc_pc = 0                      # a handler frame may move PC: no resume here
         k.deliver_signals(t)
         if t.stopped and t.state == RUNNABLE:
             t.state = STOPPED           # parked until SIGCONT
@@ -85,8 +88,16 @@ cdef run_slice(k, LoopState ls, Cpu cpu, mmu, RunQueue rq, TaskCore t,
     if ls.need_sync:
         ls.need_sync = False
         mmu.sync()
-    why = cpu.run()
-    cdef uint64_t spent = cpu.slice_spent, sys_ns = cpu.sys_ns
+    cdef uint64_t spent = 0, nr
+    cdef int why
+    cdef bint ran = True
+    if svc_pc and cpu.resume_syscall(svc_pc) == FAST_BLOCK:
+        why = EXIT_STOP                 # asleep again, without running
+        ran = False
+    else:
+        why = cpu.run()
+        spent = cpu.slice_spent
+    cdef uint64_t sys_ns = cpu.sys_ns
     cdef uint64_t user_ns = spent - sys_ns if spent > sys_ns else 0
     cpu.sys_ns = 0
     t.stime_ns += sys_ns
@@ -105,7 +116,10 @@ cdef run_slice(k, LoopState ls, Cpu cpu, mmu, RunQueue rq, TaskCore t,
         if t.state == BLOCKED:
             # Remember the call it sleeps in (EINTR vs SA_RESTART), and
             # never sleep on a signal that can be delivered now.
-            t.blocked_nr = NAMES.get(cpu.reg(UC_ARM64_REG_X8))
+            nr = cpu.reg(UC_ARM64_REG_X8)
+            t.blocked_nr = NAMES.get(nr)
+            if cpu.has_fast(nr):        # it may complete without entering the guest
+                t.svc_pc = cpu.blocked_pc if ran else svc_pc
             if deliverable(t):
                 k.sched.wake(t)
     elif why == EXIT_EXCEPTION:

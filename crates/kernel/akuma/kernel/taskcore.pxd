@@ -22,3 +22,4 @@ cdef class TaskCore:
     cdef public object stime_ns
     cdef public object utime_ns
     cdef public bint stopped
+    cdef public unsigned long long svc_pc     # the SVC it sleeps in (0: none), for Cpu.resume_syscall
