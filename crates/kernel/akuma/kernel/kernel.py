@@ -67,6 +67,7 @@ class Kernel(Lifecycle, Signals, Futexes):
     def __init__(self, vfs, mem=512 << 20, strace=None, log=None, tick_us=TICK_US):
         self.log_file = log or sys.stderr
         self.cpu = Cpu(mem)
+        self.loop = kloop.LoopState()  # the loaded task, MMU sync, CPU totals, switches
         self.frames = FrameAllocator(self.cpu)
         from akuma.kernel.filemaps import reclaim
         self.file_caches = {}       # inode key -> PageCache of private file mappings
@@ -85,7 +86,6 @@ class Kernel(Lifecycle, Signals, Futexes):
         self.tasks = {}
         self.futex_queues = {}
         self._next_pid = 1
-        self.loop = kloop.LoopState()  # the loaded task, MMU sync, CPU totals, switches
         self._pristine = self.cpu.new_context()
         self._pristine.save()
         self._unsupported_seen = set()
