@@ -265,17 +265,23 @@ def test_rewritten_code_is_re_translated():
     assert m.calls == [("exit", 1), ("exit", 2)]
 
 
+def another_space(m, value):
+    """An address space running ``m``'s code, with ``value`` at DATA."""
+    a = AddressSpace(m.frames, on_tlb_stale=m.mmu.sync)
+    code = m.a.read(CODE, P)
+    a.map(CODE, P, PROT_READ | PROT_WRITE)
+    a.write(CODE, code)
+    a.protect(CODE, P, PROT_READ | PROT_EXEC)
+    a.map(DATA, P, PROT_READ | PROT_WRITE)
+    a.write(DATA, struct.pack("<Q", value))
+    return a
+
+
 def test_switching_address_spaces():
     m = Machine(mov64(1, DATA) + [ldr(0, 1), movz(8, 93), SVC0])
     m.cpu.syscall_table[93] = m.exit_handler
     m.a.write(DATA, struct.pack("<Q", 111))
-    other = AddressSpace(m.frames, on_tlb_stale=m.mmu.sync)
-    code = m.a.read(CODE, P)
-    other.map(CODE, P, PROT_READ | PROT_WRITE)
-    other.write(CODE, code)
-    other.protect(CODE, P, PROT_READ | PROT_EXEC)
-    other.map(DATA, P, PROT_READ | PROT_WRITE)
-    other.write(DATA, struct.pack("<Q", 222))
+    other = another_space(m, 222)
     assert m.cpu.run() == RunExit.EXIT_STOP
     m.mmu.switch(other.pt)
     m.cpu.pc = CODE

@@ -5,21 +5,9 @@ any page table still reaches a slot whose owner is not running."""
 import struct
 
 from akuma.arch import RunExit
-from akuma.mm import AddressSpace, PROT_READ, PROT_WRITE, PROT_EXEC
+from akuma.mm import PROT_READ, PROT_WRITE
 
-from test_mm_cpu_run import Machine, CODE, DATA, P, SVC0, ldr, mov64, movz
-
-
-def _space(m, value):
-    """An address space running the same code, with ``value`` at DATA."""
-    a = AddressSpace(m.frames, on_tlb_stale=m.mmu.sync)
-    code = m.a.read(CODE, P)
-    a.map(CODE, P, PROT_READ | PROT_WRITE)
-    a.write(CODE, code)
-    a.protect(CODE, P, PROT_READ | PROT_EXEC)
-    a.map(DATA, P, PROT_READ | PROT_WRITE)
-    a.write(DATA, struct.pack("<Q", value))
-    return a
+from test_mm_cpu_run import Machine, CODE, DATA, P, SVC0, another_space, ldr, mov64, movz
 
 
 def _machine():
@@ -38,7 +26,7 @@ def _run(m, aspace):
 
 def test_two_spaces_keep_their_translations():
     m = _machine()
-    b = _space(m, 222)
+    b = another_space(m, 222)
     assert _run(m, m.a) == 111
     assert _run(m, b) == 222
     flushes, fills, hits = m.mmu.flushes, m.mmu.fills, m.mmu.slot_hits
@@ -59,7 +47,7 @@ def test_two_spaces_keep_their_translations():
 
 def test_a_third_space_evicts_the_one_used_less_recently():
     m = _machine()
-    b, c = _space(m, 222), _space(m, 333)
+    b, c = another_space(m, 222), another_space(m, 333)
     assert _run(m, m.a) == 111
     assert _run(m, b) == 222
     flushes = m.mmu.flushes
@@ -76,7 +64,7 @@ def test_a_change_to_the_space_not_running_reaches_its_slot():
     """b's translation of DATA is cached in its slot; a's turn then remaps
     b's page: b must see the new page, never its old frame."""
     m = _machine()
-    b = _space(m, 222)
+    b = another_space(m, 222)
     assert _run(m, m.a) == 111
     assert _run(m, b) == 222
     assert _run(m, m.a) == 111
@@ -89,7 +77,7 @@ def test_a_change_to_the_space_not_running_reaches_its_slot():
 
 def test_forget_frees_the_slot():
     m = _machine()
-    b, c = _space(m, 222), _space(m, 333)
+    b, c = another_space(m, 222), another_space(m, 333)
     assert _run(m, m.a) == 111
     assert _run(m, b) == 222
     m.mmu.forget(m.a.pt)                     # a's process is gone
