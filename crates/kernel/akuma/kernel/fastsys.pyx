@@ -26,7 +26,6 @@ cdef enum:
 
 cdef str BLOCKED = "S"      # akuma.sched's state strings
 cdef object _pipe_end_type = None
-cdef object _mmu = None
 
 
 cdef inline PipeEndCore _pipe_end(TaskCore t, uint64_t reg):
@@ -42,10 +41,10 @@ cdef inline PipeEndCore _pipe_end(TaskCore t, uint64_t reg):
     return <PipeEndCore>f
 
 
-cdef inline int _copy(uint64_t va, char *s1, Py_ssize_t l1, char *s2, Py_ssize_t n,
-                      bint to_user) noexcept:
-    """Copy ``n`` bytes between user memory at ``va`` and the ring's two runs."""
-    pt = _mmu.current
+cdef inline int _copy(TaskCore t, uint64_t va, char *s1, Py_ssize_t l1, char *s2,
+                      Py_ssize_t n, bint to_user) noexcept:
+    """Copy ``n`` bytes between ``t``'s memory at ``va`` and the ring's two runs."""
+    pt = t.process.aspace.pt
     if n <= l1:
         return user_copy(pt, va, s1, n, to_user)
     if user_copy(pt, va, s1, l1, to_user):
@@ -83,7 +82,7 @@ cdef int fast_read(object task, uint64_t *a, uint64_t *result) except -1:
     n = p.data_segments(&s1, &l1, &s2)
     if <uint64_t>n > count:
         n = <Py_ssize_t>count
-    if _copy(a[1], s1, l1, s2, n, True):
+    if _copy(t, a[1], s1, l1, s2, n, True):
         return FAST_PASS                    # the bytes stay in the pipe
     p.consume(n)
     p.wake_all()                            # writers waiting for room
@@ -107,7 +106,7 @@ cdef int fast_write(object task, uint64_t *a, uint64_t *result) except -1:
         return FAST_PASS                    # EPIPE, or a write that must wait
     p.reserve()
     room = p.room_segments(&s1, &l1, &s2)
-    if _copy(a[1], s1, l1, s2, <Py_ssize_t>count, False):
+    if _copy(t, a[1], s1, l1, s2, <Py_ssize_t>count, False):
         return FAST_PASS                    # nothing committed
     p.commit(<Py_ssize_t>count)
     p.wake_all()                            # readers and pollers
@@ -115,10 +114,9 @@ cdef int fast_write(object task, uint64_t *a, uint64_t *result) except -1:
     return FAST_DONE
 
 
-def install(Cpu cpu, mmu, pipe_end_type):
+def install(Cpu cpu, pipe_end_type):
     """Put the fast handlers in front of the Python table of ``cpu``."""
-    global _mmu, _pipe_end_type
-    _mmu = mmu
+    global _pipe_end_type
     _pipe_end_type = pipe_end_type
     cpu.fast[NR_READ] = fast_read
     cpu.fast[NR_WRITE] = fast_write

@@ -117,7 +117,7 @@ class Kernel(Lifecycle, Signals, Futexes):
             # read/write on pipes in C; strace sees every call in Python.
             from akuma.kernel import fastsys
             from akuma.kernel.pipe import PipeEnd
-            fastsys.install(self.cpu, self.mmu, PipeEnd)
+            fastsys.install(self.cpu, PipeEnd)
         self.cpu.fallback = systable.fallback
         self.cpu.on_error = self.syscall_error
 

@@ -884,8 +884,10 @@ cdef class Mmu:
             return
         if pt is self.slot_ns:
             slot = SLOT_NS
+            self.slot_hits += 1
         elif pt is self.slot_s:
             slot = SLOT_S
+            self.slot_hits += 1
         else:
             if self.slot_ns is None:
                 slot = SLOT_NS
@@ -899,8 +901,6 @@ cdef class Mmu:
                 self.slot_s = pt
             if flush:
                 self.flush()
-            self.slot_hits -= 1
-        self.slot_hits += 1
         self.last_slot = slot
         self.current = pt
         self.m.current = &pt.a
