@@ -378,9 +378,11 @@ def test_pipe_ping_pong_takes_the_fast_paths():
     status, out = run()
     assert status == 0 and out == b"pingpong %d done\n" % n
     cpu = run.kernel.cpu
-    # Per round and side: a write, a read that sleeps, the read completed
-    # when woken -- without entering the guest.
-    assert cpu.fast_calls >= 6 * n
-    assert cpu.resumed >= 2 * n - 10
+    # Every read and write (4 per round) is answered in C: only start-up
+    # and exit go to Python.  A read that sleeps is mostly completed when
+    # woken, without entering the guest (the exact count depends on where
+    # the ticks fall).
+    assert cpu.fast_calls >= 4 * n and cpu.syscalls - cpu.fast_calls < 50
+    assert cpu.resumed >= 2 * n - 20
     assert run.kernel.loop.switches >= 2 * n
     assert run.kernel.mmu.flushes - flushes < n // 10
